@@ -1,0 +1,1 @@
+"""manbing: regional chronic-disease management platform."""

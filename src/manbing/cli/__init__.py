@@ -1,0 +1,16 @@
+"""The ``manbing`` command line. Each area registers its own typer sub-app here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="manbing: regional chronic-disease management platform", no_args_is_help=True)
+
+
+def _register() -> None:
+    """Attach every area's sub-commands (imported lazily so ``--help`` stays fast)."""
+
+
+def main() -> None:
+    _register()
+    app()
