@@ -1,0 +1,55 @@
+"""The FastAPI application factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from manbing.config import Mode, Settings
+from manbing.services.clock import Clock
+from manbing.web import errors
+from manbing.web.api import residents as residents_api
+from manbing.web.api import session as session_api
+from manbing.web.container import Container
+from manbing.web.ui import pages
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    container = Container.build(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        container.engine.dispose()
+
+    app = FastAPI(
+        title="manbing 慢病管理平台",
+        version="0.1.0",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="manbing_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.mode is Mode.PRODUCTION,
+    )
+    errors.install(app)
+    app.include_router(session_api.router)
+    app.include_router(residents_api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

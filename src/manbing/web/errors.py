@@ -1,0 +1,102 @@
+"""Mapping domain exceptions to HTTP responses, once, at the edge."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from manbing.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+_STATUS = {InvalidInput: 422, NotFound: 404, Forbidden: 403, Conflict: 409}
+
+
+def status_for(exc: DomainError) -> int:
+    for kind, status in _STATUS.items():
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def error_body(exc: DomainError) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": exc.message, "message_en": exc.message_en}
+    if isinstance(exc, InvalidInput):
+        body["field"] = exc.field
+    existing = getattr(exc, "existing_id", None)
+    if existing is not None:
+        body["existing_id"] = str(existing)
+    return {"error": body}
+
+
+_PYDANTIC_ZH = {
+    "missing": "必填项",
+    "string_type": "应为文本",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为是/否",
+    "date_from_datetime_parsing": "日期格式应为YYYY-MM-DD",
+    "date_parsing": "日期格式应为YYYY-MM-DD",
+    "datetime_parsing": "时间格式应为ISO 8601",
+    "datetime_from_date_parsing": "时间格式应为ISO 8601",
+    "uuid_parsing": "编号格式不正确",
+    "enum": "取值不在允许范围内",
+    "literal_error": "取值不在允许范围内",
+    "json_invalid": "JSON格式错误",
+    "string_too_long": "文本过长",
+    "string_too_short": "文本过短",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "model_attributes_type": "格式不正确",
+    "dict_type": "应为对象",
+    "list_type": "应为列表",
+}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_code=status_for(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            field = ".".join(loc) or "body"
+            zh = _PYDANTIC_ZH.get(str(err.get("type")), "输入不正确")
+            errors.append(
+                {"field": field, "message": f"{field}：{zh}", "message_en": str(err.get("msg"))}
+            )
+        first = (
+            errors[0]
+            if errors
+            else {"field": "body", "message": "输入不正确", "message_en": "invalid input"}
+        )
+        return JSONResponse({"error": {**first, "errors": errors}}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        zh = {401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的请求方法"}.get(
+            exc.status_code, "请求错误"
+        )
+        return JSONResponse(
+            {"error": {"message": zh, "message_en": str(exc.detail)}},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            {"error": {"message": "系统内部错误，请稍后重试", "message_en": "internal error"}},
+            status_code=500,
+        )
