@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="manbing: regional chronic-disease management platform", no_args_is_help=True)
+app = typer.Typer(
+    help="manbing: regional chronic-disease management platform", no_args_is_help=True
+)
 
 
 def _register() -> None:

@@ -29,7 +29,9 @@ _EARLIEST_BIRTH = date(1880, 1, 1)
 def check_character(first17: str) -> str:
     """Return the GB 11643 check character for the first 17 digits."""
     if len(first17) != 17 or not first17.isdigit():
-        raise InvalidInput("id_number", "身份证号前17位必须是数字", "the first 17 characters must be digits")
+        raise InvalidInput(
+            "id_number", "身份证号前17位必须是数字", "the first 17 characters must be digits"
+        )
     total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
     return _CHECK_CHARS[total % 11]
 
@@ -37,7 +39,9 @@ def check_character(first17: str) -> str:
 def upgrade_15_to_18(legacy: str) -> str:
     """Upgrade a 15-digit legacy number: insert the century '19' and append the check character."""
     if not _ID15.match(legacy):
-        raise InvalidInput("id_number", "15位身份证号必须全部是数字", "a 15-digit ID must be all digits")
+        raise InvalidInput(
+            "id_number", "15位身份证号必须全部是数字", "a 15-digit ID must be all digits"
+        )
     first17 = legacy[:6] + "19" + legacy[6:]
     return first17 + check_character(first17)
 
@@ -74,7 +78,11 @@ def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
         )
     birth = _birth_date(text[6:14])
     if birth < _EARLIEST_BIRTH or (today is not None and birth > today):
-        raise InvalidInput("id_number", "身份证号中的出生日期不合理", "the birth date in the ID number is implausible")
+        raise InvalidInput(
+            "id_number",
+            "身份证号中的出生日期不合理",
+            "the birth date in the ID number is implausible",
+        )
     expected = check_character(text[:17])
     if text[17] != expected:
         raise InvalidInput(
@@ -91,7 +99,9 @@ def _birth_date(yyyymmdd: str) -> date:
         return date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
         raise InvalidInput(
-            "id_number", "身份证号中的出生日期不存在", "the birth date in the ID number does not exist"
+            "id_number",
+            "身份证号中的出生日期不存在",
+            "the birth date in the ID number does not exist",
         ) from None
 
 
@@ -121,7 +131,9 @@ class DivisionCode:
     @property
     def county(self) -> str | None:
         order = list(DivisionLevel)
-        return self.code[:6] if order.index(self.level) >= order.index(DivisionLevel.COUNTY) else None
+        return (
+            self.code[:6] if order.index(self.level) >= order.index(DivisionLevel.COUNTY) else None
+        )
 
     @property
     def parent(self) -> str | None:
@@ -150,7 +162,9 @@ def parse_division_code(raw: str) -> DivisionCode:
         return DivisionCode(code, level)
     if len(code) == 12 and code.isdigit() and code[4:6] != "00":
         if code[6:9] == "000":
-            raise InvalidInput("division_code", "统计用区划代码的乡镇部分不能为000", "township part is 000")
+            raise InvalidInput(
+                "division_code", "统计用区划代码的乡镇部分不能为000", "township part is 000"
+            )
         level = DivisionLevel.TOWNSHIP if code[9:] == "000" else DivisionLevel.VILLAGE
         return DivisionCode(code, level)
     raise InvalidInput(
