@@ -20,7 +20,9 @@ M, F = Sex.MALE, Sex.FEMALE
         (CdrsInput(M, 70, 31, 100, 165, True), 51, True),
     ],
 )
-def test_it_scores_the_reference_vectors_exactly(inp: CdrsInput, score: int, high_risk: bool) -> None:
+def test_it_scores_the_reference_vectors_exactly(
+    inp: CdrsInput, score: int, high_risk: bool
+) -> None:
     result = cdrs_score(inp)
     assert result.score == score
     assert result.high_risk is high_risk
@@ -83,7 +85,9 @@ def test_it_marks_high_risk_from_25_points(age: int, high: bool) -> None:
     [({"age": 19}, "age"), ({"age": 75}, "age"), ({"bmi": 5.0}, "bmi"),
      ({"waist_cm": 300}, "waist_cm"), ({"sbp": 400}, "sbp"), ({"sex": Sex.UNKNOWN}, "sex")],
 )  # fmt: skip
-def test_it_refuses_out_of_range_inputs_naming_the_field(change: dict[str, object], field: str) -> None:
+def test_it_refuses_out_of_range_inputs_naming_the_field(
+    change: dict[str, object], field: str
+) -> None:
     with pytest.raises(InvalidInput) as err:
         cdrs_score(dataclasses.replace(BASE, **change))  # type: ignore[arg-type]
     assert err.value.field == field

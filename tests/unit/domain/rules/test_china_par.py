@@ -40,12 +40,26 @@ def test_it_reproduces_the_paper_worked_example_sum(sex: Sex, expected_sum: floa
 def test_it_matches_the_paper_table_2_within_0_3_points(
     sex: Sex, age: int, table_2_percent: float
 ) -> None:
-    assert china_par_risk(paper_example(sex, age)).percent == pytest.approx(table_2_percent, abs=0.3)
+    assert china_par_risk(paper_example(sex, age)).percent == pytest.approx(
+        table_2_percent, abs=0.3
+    )
 
 
 def test_it_matches_the_2019_guideline_example_4_7_percent_low_risk() -> None:
     inp = ChinaParInput(
-        M, 40, 145, False, 5.2, 1.3, 80, False, False, True, True, True, ConcentrationUnit.MMOL_PER_L
+        M,
+        40,
+        145,
+        False,
+        5.2,
+        1.3,
+        80,
+        False,
+        False,
+        True,
+        True,
+        True,
+        ConcentrationUnit.MMOL_PER_L,
     )
     result = china_par_risk(inp)
     assert result.percent == pytest.approx(4.7, abs=0.3)
@@ -115,7 +129,9 @@ def test_it_rounds_half_up_for_display() -> None:
         ({"tc": 5.0, "hdl": 0.4, "lipid_unit": ConcentrationUnit.MMOL_PER_L}, "hdl"),
     ],
 )  # fmt: skip
-def test_it_refuses_inputs_outside_the_calculator_ranges(change: dict[str, object], field: str) -> None:
+def test_it_refuses_inputs_outside_the_calculator_ranges(
+    change: dict[str, object], field: str
+) -> None:
     inp = dataclasses.replace(paper_example(M, 60), **change)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput) as err:
         china_par_risk(inp)
@@ -161,7 +177,9 @@ def test_risk_never_falls_with_age_without_the_mens_smoking_and_family_history_t
     assert risk_old >= risk_young
 
 
-def test_the_mens_model_is_not_monotone_in_age_for_smokers_with_family_history_at_high_sbp() -> None:
+def test_the_mens_model_is_not_monotone_in_age_for_smokers_with_family_history_at_high_sbp() -> (
+    None
+):
     younger = china_par_risk(_person(M, 60, 190, False, True, True)).risk
     older = china_par_risk(_person(M, 70, 190, False, True, True)).risk
     assert older < younger
@@ -177,6 +195,7 @@ def test_smoking_never_lowers_risk_below_68(
 
 
 def test_the_mens_smoking_term_turns_negative_from_68() -> None:
-    assert china_par_risk(_person(M, 70, 140, False, True, False)).risk < china_par_risk(
-        _person(M, 70, 140, False, False, False)
-    ).risk
+    assert (
+        china_par_risk(_person(M, 70, 140, False, True, False)).risk
+        < china_par_risk(_person(M, 70, 140, False, False, False)).risk
+    )

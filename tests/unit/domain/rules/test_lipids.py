@@ -61,8 +61,10 @@ def test_it_reads_the_grid_by_hypertension_factors_and_ldl_column(
     assert _r(hypertension=hypertension, ldl_c=ldl, tc=tc, **kw) is level
 
 
-@pytest.mark.parametrize(("ldl", "tc", "level"), [(3.3, 5.1, Lv.LOW), (3.4, 5.1, Lv.MEDIUM),
-                                                   (3.3, 5.2, Lv.MEDIUM), (2.5, 4.0, Lv.LOW)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("ldl", "tc", "level"),
+    [(3.3, 5.1, Lv.LOW), (3.4, 5.1, Lv.MEDIUM), (3.3, 5.2, Lv.MEDIUM), (2.5, 4.0, Lv.LOW)],
+)
 def test_the_higher_of_the_ldl_and_tc_columns_wins(ldl: float, tc: float, level: Lv) -> None:
     # no hypertension, 2 factors (age, smoking): 低危 in the first two columns, 中危 in the third
     assert _r(age=60, smoker=True, ldl_c=ldl, tc=tc) is level
@@ -81,7 +83,9 @@ def test_medium_risk_under_55_with_two_lifetime_factors_is_upgraded_to_high() ->
     [(Lv.LOW, 3.4, 4.2), (Lv.MEDIUM, 3.4, 4.2), (Lv.HIGH, 2.6, 3.4),
      (Lv.VERY_HIGH, 1.8, 2.6), (Lv.EXTREME, 1.4, 2.2)],
 )  # fmt: skip
-def test_ldl_targets_follow_the_2023_guideline(level: Lv, ldl_below: float, non_hdl_below: float) -> None:
+def test_ldl_targets_follow_the_2023_guideline(
+    level: Lv, ldl_below: float, non_hdl_below: float
+) -> None:
     target = ldl_target(level)
     assert (target.ldl_below, target.non_hdl_below) == (ldl_below, non_hdl_below)
 

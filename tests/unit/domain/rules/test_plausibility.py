@@ -20,7 +20,9 @@ from manbing.domain.rules.plausibility import check_vitals
         ({"sbp": math.nan}, "sbp"),
     ],
 )
-def test_it_refuses_implausible_vitals_naming_the_field(kwargs: dict[str, float], field: str) -> None:
+def test_it_refuses_implausible_vitals_naming_the_field(
+    kwargs: dict[str, float], field: str
+) -> None:
     with pytest.raises(InvalidInput) as err:
         check_vitals(**kwargs)
     assert err.value.field == field
