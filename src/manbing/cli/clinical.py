@@ -144,9 +144,10 @@ def _followup(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "input"
-        return f"{field}: {first['msg']}"
+        return "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'input'}: {error['msg']}"
+            for error in exc.errors()
+        )
     if isinstance(exc, InvalidInput):
         return f"{exc.field}: {exc.message_en} / {exc.message}"
     return str(exc)
