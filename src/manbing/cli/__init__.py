@@ -11,9 +11,10 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every area's sub-commands (imported lazily so ``--help`` stays fast)."""
-    from manbing.cli import ops
+    from manbing.cli import clinical, ops
 
     ops.register(app)
+    clinical.register(app)
 
 
 def main() -> None:

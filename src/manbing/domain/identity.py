@@ -21,14 +21,14 @@ from manbing.domain.values import Sex
 
 _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2
 _CHECK_CHARS = "10X98765432"
-_ID18 = re.compile(r"^\d{17}[\dX]$")
-_ID15 = re.compile(r"^\d{15}$")
+_ID18 = re.compile(r"^[0-9]{17}[0-9X]\Z")
+_ID15 = re.compile(r"^[0-9]{15}\Z")
 _EARLIEST_BIRTH = date(1880, 1, 1)
 
 
 def check_character(first17: str) -> str:
     """Return the GB 11643 check character for the first 17 digits."""
-    if len(first17) != 17 or not first17.isdigit():
+    if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
         raise InvalidInput(
             "id_number", "身份证号前17位必须是数字", "the first 17 characters must be digits"
         )
@@ -152,7 +152,7 @@ class DivisionCode:
 def parse_division_code(raw: str) -> DivisionCode:
     """Parse a 6-digit GB/T 2260 or 12-digit statistical code and decide its level."""
     code = raw.strip()
-    if len(code) == 6 and code.isdigit() and code[:2] != "00":
+    if len(code) == 6 and code.isascii() and code.isdigit() and code[:2] != "00":
         if code[2:] == "0000":
             level = DivisionLevel.PROVINCE
         elif code[4:] == "00":
@@ -160,7 +160,7 @@ def parse_division_code(raw: str) -> DivisionCode:
         else:
             level = DivisionLevel.COUNTY
         return DivisionCode(code, level)
-    if len(code) == 12 and code.isdigit() and code[4:6] != "00":
+    if len(code) == 12 and code.isascii() and code.isdigit() and code[4:6] != "00":
         if code[6:9] == "000":
             raise InvalidInput(
                 "division_code", "统计用区划代码的乡镇部分不能为000", "township part is 000"
