@@ -6,8 +6,7 @@ TC 2093-3, LDL-C 13457-7 (calculated) / 18262-6 (direct), HDL-C 2085-9, TG 2571-
 8302-2, weight 29463-7, waist 8280-0, BMI 39156-5, tobacco smoking status 72166-2.
 
 Plausible ranges are the limits beyond which a value is a typing or device error, not a clinical
-finding (cf. DHIS2 HEARTS program rules: SBP 60–260, DBP 40–260). They are wider than any
-clinical threshold so that true emergencies (SBP 250, glucose 33 mmol/L) are kept.
+finding; the vital-sign ranges come from ``manbing.domain.rules.plausibility`` (defined once).
 """
 
 from __future__ import annotations
@@ -16,6 +15,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from manbing.domain.errors import InvalidInput
+from manbing.domain.rules.plausibility import (
+    GLUCOSE_MMOL_RANGE,
+    HBA1C_PERCENT_RANGE,
+    HEART_RATE_RANGE,
+    SBP_RANGE,
+    check_vitals,
+    require_in_range,
+)
 
 
 class ObservationKind(StrEnum):
@@ -54,12 +61,18 @@ class ObservationSpec:
 
 
 _SPECS = (
-    ObservationSpec(ObservationKind.BLOOD_PRESSURE, "85354-9", "血压(收缩压)", "mmHg", 40, 300),
-    ObservationSpec(ObservationKind.HEART_RATE, "8867-4", "心率", "/min", 20, 250),
-    ObservationSpec(ObservationKind.GLUCOSE_FASTING, "1558-6", "空腹血糖", "mmol/L", 0.5, 50),
-    ObservationSpec(ObservationKind.GLUCOSE_2H, "20438-8", "餐后2小时血糖", "mmol/L", 0.5, 50),
-    ObservationSpec(ObservationKind.GLUCOSE_RANDOM, "2345-7", "随机血糖", "mmol/L", 0.5, 50),
-    ObservationSpec(ObservationKind.HBA1C, "4548-4", "糖化血红蛋白", "%", 3, 20),
+    ObservationSpec(ObservationKind.BLOOD_PRESSURE, "85354-9", "收缩压", "mmHg", *SBP_RANGE),
+    ObservationSpec(ObservationKind.HEART_RATE, "8867-4", "心率", "/min", *HEART_RATE_RANGE),
+    ObservationSpec(
+        ObservationKind.GLUCOSE_FASTING, "1558-6", "空腹血糖", "mmol/L", *GLUCOSE_MMOL_RANGE
+    ),
+    ObservationSpec(
+        ObservationKind.GLUCOSE_2H, "20438-8", "餐后2小时血糖", "mmol/L", *GLUCOSE_MMOL_RANGE
+    ),
+    ObservationSpec(
+        ObservationKind.GLUCOSE_RANDOM, "2345-7", "随机血糖", "mmol/L", *GLUCOSE_MMOL_RANGE
+    ),
+    ObservationSpec(ObservationKind.HBA1C, "4548-4", "糖化血红蛋白", "%", *HBA1C_PERCENT_RANGE),
     ObservationSpec(ObservationKind.TOTAL_CHOLESTEROL, "2093-3", "总胆固醇", "mmol/L", 0.5, 30),
     ObservationSpec(ObservationKind.LDL_C, "13457-7", "低密度脂蛋白胆固醇", "mmol/L", 0.1, 20),
     ObservationSpec(ObservationKind.HDL_C, "2085-9", "高密度脂蛋白胆固醇", "mmol/L", 0.1, 10),
@@ -74,7 +87,6 @@ SPECS: dict[ObservationKind, ObservationSpec] = {s.kind: s for s in _SPECS}
 
 SBP_LOINC = "8480-6"
 DBP_LOINC = "8462-4"
-DBP_RANGE = (20.0, 200.0)
 
 
 def check_value(kind: ObservationKind, value: float, *, field: str | None = None) -> float:
@@ -84,27 +96,13 @@ def check_value(kind: ObservationKind, value: float, *, field: str | None = None
         raise InvalidInput(
             field or kind.value, "吸烟状况不是数值型观测", "smoking status is coded, not numeric"
         )
-    if not spec.low <= value <= spec.high:
-        raise InvalidInput(
-            field or kind.value,
-            f"{spec.label_zh}数值{value:g}{spec.unit}超出合理范围（{spec.low:g}–{spec.high:g}）",
-            f"{kind.value} {value:g} {spec.unit} is outside the plausible range {spec.low:g}–{spec.high:g}",
-        )
+    require_in_range(
+        field or kind.value, value, (spec.low, spec.high), label_zh=spec.label_zh, unit=spec.unit
+    )
     return value
 
 
 def check_blood_pressure(sbp: float, dbp: float) -> tuple[float, float]:
     """Refuse an implausible pair: each value in range, and systolic above diastolic."""
-    check_value(ObservationKind.BLOOD_PRESSURE, sbp, field="sbp")
-    low, high = DBP_RANGE
-    if not low <= dbp <= high:
-        raise InvalidInput(
-            "dbp",
-            f"舒张压{dbp:g}mmHg超出合理范围（{low:g}–{high:g}）",
-            f"diastolic {dbp:g} mmHg is outside the plausible range {low:g}–{high:g}",
-        )
-    if sbp <= dbp:
-        raise InvalidInput(
-            "sbp", "收缩压必须高于舒张压（是否填反？）", "systolic must exceed diastolic (swapped?)"
-        )
+    check_vitals(sbp=sbp, dbp=dbp)
     return sbp, dbp

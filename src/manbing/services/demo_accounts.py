@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -83,7 +84,7 @@ def create_demo_accounts(session: Session) -> list[DemoLogin]:
         .order_by(Resident.record_number)
         .limit(1)
     ).first()
-    plan = [
+    plan: list[tuple[str, str, Role, Organization, Practitioner | None, uuid.UUID | None]] = [
         ("doctor", "李医生", Role.FAMILY_DOCTOR, station, doctor, None),
         ("manager", "张主任", Role.CENTRE_MANAGER, centre, None, None),
         ("cdc", "陈分析师", Role.CDC_ANALYST, cdc, None, None),
