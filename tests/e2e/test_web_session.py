@@ -24,10 +24,14 @@ def test_the_login_page_is_in_chinese_by_default_and_english_on_request(client: 
 
 def test_a_doctor_signs_in_with_the_form_and_finds_a_resident(client: TestClient) -> None:
     token = _csrf_from(client.get("/login").text)
-    wrong = client.post("/login", data={"username": "doctor", "password": "nope", "csrf_token": token})
+    wrong = client.post(
+        "/login", data={"username": "doctor", "password": "nope", "csrf_token": token}
+    )
     assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
     ok = client.post(
-        "/login", data={"username": "doctor", "password": DEMO_PASSWORD, "csrf_token": token}, follow_redirects=False
+        "/login",
+        data={"username": "doctor", "password": DEMO_PASSWORD, "csrf_token": token},
+        follow_redirects=False,
     )
     assert ok.status_code == 303 and ok.headers["location"] == "/"
     home = client.get("/?q=33010800100100001")
@@ -83,7 +87,12 @@ def test_an_sbp_of_400_over_the_api_is_a_422_naming_the_field(client: TestClient
     resident = client.get("/api/v1/residents", params={"q": "33010800100100001"}).json()[0]
     response = client.post(
         f"/api/v1/residents/{resident['id']}/observations",
-        json={"kind": "bp", "value": 400, "value2": 90, "effective_at": "2026-11-24T08:00:00+08:00"},
+        json={
+            "kind": "bp",
+            "value": 400,
+            "value2": 90,
+            "effective_at": "2026-11-24T08:00:00+08:00",
+        },
         headers={"X-CSRF-Token": token},
     )
     assert response.status_code == 422
