@@ -42,6 +42,16 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+def _drop_postgres_database(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(make_url(postgres_server_url()), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 def _fresh_postgres_database(name: str) -> str:
     server = make_url(postgres_server_url())
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
@@ -59,9 +69,17 @@ def _fresh_postgres_database(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgresql_url() -> str:
+def run_id(testrun_uid: str) -> str:
+    """Unique per test run, so concurrent runs on one server never share a database."""
+    return testrun_uid[:8]
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(run_id: str) -> Iterator[str]:
     base = make_url(postgres_server_url()).database or "test"
-    return _fresh_postgres_database(f"{base}_manbing_{_worker()}")
+    url = _fresh_postgres_database(f"{base}_mb_{run_id}_{_worker()}")
+    yield url
+    _drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import inspect
 
@@ -7,12 +9,17 @@ from manbing.db.session import make_engine
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def blank_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def blank_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, run_id: str
+) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('mig') / 'm.db'}"
-    from tests.conftest import _fresh_postgres_database, _worker
+        yield f"sqlite:///{tmp_path_factory.mktemp('mig') / 'm.db'}"
+        return
+    from tests.conftest import _drop_postgres_database, _fresh_postgres_database, _worker
 
-    return _fresh_postgres_database(f"manbing_migrations_{_worker()}")
+    url = _fresh_postgres_database(f"mb_migrations_{run_id}_{_worker()}")
+    yield url
+    _drop_postgres_database(url)
 
 
 def test_migrations_go_up_to_head_and_back_down_to_base(blank_url: str) -> None:
