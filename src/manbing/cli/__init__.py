@@ -11,6 +11,9 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every area's sub-commands (imported lazily so ``--help`` stays fast)."""
+    from manbing.cli import synth
+
+    synth.register(app)
 
 
 def main() -> None:

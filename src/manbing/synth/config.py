@@ -103,8 +103,8 @@ class SynthConfig:
     stroke_enrolment: float = 0.60
     incident_share: float = 0.12  # of the enrolled, diagnosed during the history window
 
-    standard_share: float = 0.55  # patients keeping the ≥4 visits/yr rhythm
-    recheck_share: float = 0.55  # uncontrolled visits followed by a recheck within 2–4 weeks
+    standard_share: float = 0.42  # patients keeping the ≥4 visits/yr rhythm
+    recheck_share: float = 0.45  # uncontrolled visits followed by a recheck within 2–4 weeks
     lost_per_year: float = 0.05
     adherence_shares: tuple[float, float, float] = (0.66, 0.25, 0.09)  # regular/intermittent/none
     adverse_reaction_rate: float = 0.015

@@ -67,6 +67,8 @@ def residents_with_faults(config: SynthConfig, people: People, dup: np.ndarray, 
     out["death_cause_text"] = [np.asarray(t["death_cause_text"], dtype=object), np.full(k, None, dtype=object)]
     reg = np.asarray(t["registered_on"])
     out["registered_on"] = [reg, reg[dup] + rng.integers(30, 900, k)]
+    out["created_at"] = [arrow_times(reg, np.full(n, 2 * 3600)), arrow_times(reg[dup] + 30, np.full(k, 2 * 3600))]
+    out["updated_at"] = out["created_at"]
     out = {c: [pa.array(p) if isinstance(p, np.ndarray) and p.dtype == object else p for p in v] for c, v in out.items()}  # type: ignore[union-attr]
 
     # Identifiers: national ID (when present) and record number for clean rows; HIS id for dups.

@@ -126,6 +126,8 @@ def follow_up_columns(
         "next_visit_date": np.where(done, next_day, NO_DAY),
         "practitioner_id": practitioner,
         "organization_id": reg.community_org[people.community[res]],
+        "created_at": arrow_times(v.day, np.full(n, 3 * 3600)),
+        "updated_at": arrow_times(v.day, np.full(n, 3 * 3600)),
     }
 
 
