@@ -16,7 +16,7 @@ import pyarrow as pa
 from manbing.domain.programmes import Programme
 from manbing.synth import ids
 from manbing.synth.config import SynthConfig
-from manbing.synth.dates import day
+from manbing.synth.dates import day, yyyymmdd
 from manbing.synth.disease import Conditions
 from manbing.synth.population import NO_DAY, Bools, Ints, People
 from manbing.synth.trajectory import ADHERENCE, Trajectory
@@ -101,7 +101,7 @@ def simulate_visits(
         htn_now = d >= pat.htn_enrol[live]
         dm_now = d >= pat.dm_enrol[live]
         fpg = np.where(dm_now, pat.traj.glucose(live, d, visit_adh, rng), np.nan)
-        age = (d - birth_rel[live]) / 365.25
+        age = (yyyymmdd(d) - yyyymmdd(birth_rel[live])) // 10_000  # completed years
         target = np.where(age >= 65, 150, 140)
         bp_bad = htn_now & ((sbp >= target) | (dbp >= 90))
         bad = bp_bad | (dm_now & (fpg >= 7.0))
