@@ -31,7 +31,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/synth-bench"))
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/synth_bench")
     args = parser.parse_args()
-    config = SynthConfig(residents=args.residents, region=args.region, years=args.years, chunk_size=args.chunk_size)
+    config = SynthConfig(
+        residents=args.residents, region=args.region, years=args.years, chunk_size=args.chunk_size
+    )
     if args.target == "parquet":
         from manbing.synth.writers.parquet import ParquetWriter
 

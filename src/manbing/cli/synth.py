@@ -48,20 +48,34 @@ def _root() -> None:
 
 def synth(
     residents: Annotated[int, typer.Option(help="number of persons to generate")] = 20_000,
-    region: Annotated[str, typer.Option(help="county code (330108) or city code (330100)")] = "330108",
+    region: Annotated[
+        str, typer.Option(help="county code (330108) or city code (330100)")
+    ] = "330108",
     seed: Annotated[int, typer.Option(help="random seed: same seed, same output")] = 7,
     years: Annotated[int, typer.Option(help="years of care history")] = 3,
-    end_date: Annotated[str, typer.Option(help="last day of the history (YYYY-MM-DD)")] = DEFAULT_END_DATE.isoformat(),
+    end_date: Annotated[
+        str, typer.Option(help="last day of the history (YYYY-MM-DD)")
+    ] = DEFAULT_END_DATE.isoformat(),
     to: Annotated[Target, typer.Option("--to", help="db, parquet or fhir")] = Target.DB,
     directory: Annotated[Path | None, typer.Argument(help="output folder for parquet/fhir")] = None,
-    database_url: Annotated[str | None, typer.Option(help="defaults to MANBING_DATABASE_URL")] = None,
-    fault_rate: Annotated[float, typer.Option(help="share of records with data-quality faults")] = 0.03,
-    home_device_share: Annotated[float, typer.Option(help="share of patients with a home device")] = 0.10,
+    database_url: Annotated[
+        str | None, typer.Option(help="defaults to MANBING_DATABASE_URL")
+    ] = None,
+    fault_rate: Annotated[
+        float, typer.Option(help="share of records with data-quality faults")
+    ] = 0.03,
+    home_device_share: Annotated[
+        float, typer.Option(help="share of patients with a home device")
+    ] = 0.10,
     chunk_size: Annotated[int, typer.Option(help="residents per chunk (memory bound)")] = 50_000,
-    fhir_format: Annotated[FhirFormat, typer.Option(help="ndjson or transaction bundles")] = FhirFormat.NDJSON,
+    fhir_format: Annotated[
+        FhirFormat, typer.Option(help="ndjson or transaction bundles")
+    ] = FhirFormat.NDJSON,
     bundle_size: Annotated[int, typer.Option(help="patients per transaction bundle")] = 100,
     replace: Annotated[bool, typer.Option(help="empty the target first")] = False,
-    append: Annotated[bool, typer.Option(help="add to a database that already has residents")] = False,
+    append: Annotated[
+        bool, typer.Option(help="add to a database that already has residents")
+    ] = False,
 ) -> None:
     """Generate a deterministic synthetic population for a real region."""
     config = SynthConfig(
@@ -119,6 +133,11 @@ def _writer(
             return ParquetWriter(directory, replace=replace)
         from manbing.synth.writers.fhir import FhirWriter
 
-        return FhirWriter(directory, bundle=fhir_format is FhirFormat.BUNDLE, bundle_size=bundle_size, replace=replace)
+        return FhirWriter(
+            directory,
+            bundle=fhir_format is FhirFormat.BUNDLE,
+            bundle_size=bundle_size,
+            replace=replace,
+        )
     except FileExistsError as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -18,10 +18,12 @@ from manbing.synth import ids
 from manbing.synth.config import SynthConfig
 from manbing.synth.dates import day, yyyymmdd
 from manbing.synth.disease import Conditions
-from manbing.synth.population import NO_DAY, Bools, Ints, People
+from manbing.synth.population import NO_DAY, NONE, Bools, Ints, People
 from manbing.synth.trajectory import ADHERENCE, Trajectory
 
-_LOST_REASONS = np.array(["外出务工，联系不上", "电话停机", "拒绝随访", "长期在外地居住"], dtype=object)
+_LOST_REASONS = np.array(
+    ["外出务工，联系不上", "电话停机", "拒绝随访", "长期在外地居住"], dtype=object
+)
 
 
 @dataclass
@@ -75,7 +77,9 @@ def simulate_visits(
 ) -> Visits:
     m = len(pat.resident)
     standard = rng.random(m) < config.standard_share
-    first = np.where(pat.start > day(config.start_date), pat.start, pat.start + rng.integers(0, 90, m))
+    first = np.where(
+        pat.start > day(config.start_date), pat.start, pat.start + rng.integers(0, 90, m)
+    )
     current = first.copy()
     prev_bad = np.zeros(m, dtype=bool)
     parts: list[dict[str, np.ndarray]] = []
@@ -90,7 +94,13 @@ def simulate_visits(
         d = current[live]
         k = len(live)
         visit_adh = np.where(rng.random(k) < 0.85, pat.traj.adherence[live], rng.choice(3, k))
-        mode = np.where(rng.random(k) < config.phone_visit_share, "3", np.where(rng.random(k) < config.home_visit_share / (1 - config.phone_visit_share), "2", "1"))
+        mode = np.where(
+            rng.random(k) < config.phone_visit_share,
+            "3",
+            np.where(
+                rng.random(k) < config.home_visit_share / (1 - config.phone_visit_share), "2", "1"
+            ),
+        )
         sbp, dbp = pat.traj.blood_pressure(live, d, visit_adh, 8.0, rng)
         # Faults in the recorded values: digit preference (rounded to 0), transposed SBP/DBP.
         rounded = rng.random(k) < f
@@ -109,15 +119,26 @@ def simulate_visits(
         cls = np.where(rng.random(k) < config.adverse_reaction_rate, "3", cls)
         cls = np.where(rng.random(k) < config.complication_rate, "4", cls)
         urgent = (np.maximum(sbp, dbp) >= 180) | (np.minimum(sbp, dbp) >= 110)
-        refer = urgent | (cls == "4") | (bad & prev_bad[live] & (rng.random(k) < config.referral_rate_uncontrolled))
+        refer = (
+            urgent
+            | (cls == "4")
+            | (bad & prev_bad[live] & (rng.random(k) < config.referral_rate_uncontrolled))
+        )
         parts.append({"patient": live, "day": d, "sbp": sbp, "dbp": dbp, "fpg": fpg, "htn": htn_now, "dm": dm_now, "mode": mode, "cls": cls, "adh": visit_adh, "urgent": urgent, "refer": refer, "transposed": transposed, "rounded": rounded})  # fmt: skip
         recheck = (cls != "1") & (rng.random(k) < config.recheck_share)
-        regular = np.where(standard[live], np.clip(rng.normal(86, 8, k), 65, 100), np.clip(rng.normal(140, 35, k), 95, 250))
+        regular = np.where(
+            standard[live],
+            np.clip(rng.normal(86, 8, k), 65, 100),
+            np.clip(rng.normal(140, 35, k), 95, 250),
+        )
         step = np.where(recheck, rng.integers(12, 28, k), regular).astype(np.int64)
         prev_bad[live] = bad
         current[live] = d + step
     del age_end, end
-    cols = {key: np.concatenate([p[key] for p in parts]) if parts else np.array([]) for key in (parts[0] if parts else {"patient": 0})}
+    cols = {
+        key: np.concatenate([p[key] for p in parts]) if parts else np.array([])
+        for key in (parts[0] if parts else {"patient": 0})
+    }
     if not parts:
         cols = {"patient": np.array([], dtype=np.int64)}
     return _with_endings(config, people, pat, cols, rng)
@@ -133,18 +154,30 @@ def _with_endings(
     """Append the form's "lost" and "dead" lines, then order rows by patient and date."""
     end = day(config.end_date)
     res = pat.resident
-    lost_p = np.flatnonzero((pat.stop < end) & (people.death[res] > pat.stop) & (people.moved[res] > pat.stop) & (pat.stop >= pat.start))
-    dead_p = np.flatnonzero((people.death[res] <= end) & (people.death[res] == pat.stop) & (pat.stop >= pat.start))
+    lost_p = np.flatnonzero(
+        (pat.stop < end)
+        & (people.death[res] > pat.stop)
+        & (people.moved[res] > pat.stop)
+        & (pat.stop >= pat.start)
+    )
+    dead_p = np.flatnonzero(
+        (people.death[res] <= end) & (people.death[res] == pat.stop) & (pat.stop >= pat.start)
+    )
     n_visits = len(cols.get("day", []))
     extra = np.r_[lost_p, dead_p]
     e = len(extra)
     patient = np.r_[cols["patient"], extra].astype(np.int64)
     dayv = np.r_[cols.get("day", np.array([], np.int64)), pat.stop[extra]].astype(np.int64)
-    outcome = np.r_[np.full(n_visits, "done", dtype=object), np.full(len(lost_p), "lost", dtype=object), np.full(len(dead_p), "dead", dtype=object)]
+    outcome = np.r_[
+        np.full(n_visits, "done", dtype=object),
+        np.full(len(lost_p), "lost", dtype=object),
+        np.full(len(dead_p), "dead", dtype=object),
+    ]
 
-    def pad(key: str, fill: object, dtype: object) -> np.ndarray:
-        base = cols.get(key, np.array([], dtype=dtype))  # type: ignore[call-overload]
-        return np.r_[base.astype(dtype), np.full(e, fill, dtype=dtype)]  # type: ignore[call-overload]
+    def pad(key: str, fill: object, dtype: type) -> np.ndarray:
+        base = cols[key] if key in cols else np.array([], dtype=dtype)
+        padded: np.ndarray = np.r_[base.astype(dtype), np.full(e, fill, dtype=dtype)]
+        return padded
 
     order = np.lexsort((dayv, patient))
     v = Visits(
@@ -173,7 +206,7 @@ def _with_endings(
 
 
 def adherence_code(v: Visits) -> np.ndarray:
-    return np.where(v.outcome == "done", ADHERENCE[v.adherence], None)
+    return np.where(v.outcome == "done", ADHERENCE[v.adherence], NONE)
 
 
 LOST_REASONS = _LOST_REASONS

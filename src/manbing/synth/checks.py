@@ -15,17 +15,31 @@ from manbing.synth.orgs import Registry
 from manbing.synth.population import People
 
 _FINDINGS = '{"skin": "正常", "lymph_nodes": "未触及", "heart": "心律齐，未闻及杂音", "lungs": "双肺呼吸音清", "abdomen": "无压痛"}'
-_CONCLUSIONS = np.array(["体检未见明显异常", "血压偏高，建议复查", "血糖偏高，建议复查", "超重，建议控制体重"], dtype=object)
-_GUIDANCE = np.array(['["定期体检"]', '["纳入慢病管理", "定期随访"]', '["减重", "低盐饮食", "适量运动"]'], dtype=object)
+_CONCLUSIONS = np.array(
+    ["体检未见明显异常", "血压偏高，建议复查", "血糖偏高，建议复查", "超重，建议控制体重"],
+    dtype=object,
+)
+_GUIDANCE = np.array(
+    ['["定期体检"]', '["纳入慢病管理", "定期随访"]', '["减重", "低盐饮食", "适量运动"]'],
+    dtype=object,
+)
 
 
-def _yearly(config: SynthConfig, people: People, rate: float, min_age: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _yearly(
+    config: SynthConfig, people: People, rate: float, min_age: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """(resident index, date) of yearly events, for residents present and old enough that day."""
     start, end = day(config.start_date), day(config.end_date)
     who, when = [], []
     for year in range(config.start_date.year, config.end_date.year + 1):
         d = year_start(year) + 59 + rng.integers(0, 245, people.n)  # March–October
-        ok = (d >= start) & (d <= end) & (d < people.death) & (d < people.moved) & (d >= people.registered)
+        ok = (
+            (d >= start)
+            & (d <= end)
+            & (d < people.death)
+            & (d < people.moved)
+            & (d >= people.registered)
+        )
         ok &= (d - people.birth) >= min_age * 365.25
         ok &= rng.random(people.n) < rate
         who.append(np.flatnonzero(ok))
@@ -33,7 +47,9 @@ def _yearly(config: SynthConfig, people: People, rate: float, min_age: int, rng:
     return np.concatenate(who), np.concatenate(when)
 
 
-def health_check_columns(config: SynthConfig, reg: Registry, people: People, cond: Conditions, rng: np.random.Generator) -> dict[str, object]:
+def health_check_columns(
+    config: SynthConfig, reg: Registry, people: People, cond: Conditions, rng: np.random.Generator
+) -> dict[str, object]:
     res, d = _yearly(config, people, config.health_check_rate_65, 65, rng)
     n = len(res)
     htn = cond.has[Programme.HYPERTENSION][res]
@@ -43,12 +59,16 @@ def health_check_columns(config: SynthConfig, reg: Registry, people: People, con
     bmi = np.round(rng.normal(24.3, 3.0, n), 1)
     weight = np.round(bmi * (height / 100) ** 2, 1)
     sbp = np.rint(np.where(htn, rng.normal(142, 15, n), rng.normal(128, 13, n))).astype(np.int64)
-    dbp = np.minimum(np.rint(np.where(htn, rng.normal(82, 9, n), rng.normal(76, 8, n))), sbp - 20).astype(np.int64)
+    dbp = np.minimum(
+        np.rint(np.where(htn, rng.normal(82, 9, n), rng.normal(76, 8, n))), sbp - 20
+    ).astype(np.int64)
     fpg = np.round(np.where(dm, rng.normal(7.6, 1.8, n), rng.normal(5.3, 0.6, n)).clip(3.5, 25), 1)
     alt = pc.cast(pa.array(rng.integers(8, 60, n)), pa.string())
     cr = pc.cast(pa.array(rng.integers(45, 130, n)), pa.string())
     tc = pc.cast(pa.array(np.round(rng.normal(5.0, 0.9, n), 2)), pa.string())
-    labs = pc.binary_join_element_wise('{"alt_u_l": ', alt, ', "creatinine_umol_l": ', cr, ', "tc_mmol_l": ', tc, "}", "")
+    labs = pc.binary_join_element_wise(
+        '{"alt_u_l": ', alt, ', "creatinine_umol_l": ', cr, ', "tc_mmol_l": ', tc, "}", ""
+    )
     pick = np.where(sbp >= 140, 1, np.where(fpg >= 7.0, 2, np.where(bmi >= 28, 3, 0)))
     return {
         "id": ids.uuids(rng, n),
@@ -75,14 +95,20 @@ def health_check_columns(config: SynthConfig, reg: Registry, people: People, con
     }
 
 
-def screening_columns(config: SynthConfig, reg: Registry, people: People, cond: Conditions, rng: np.random.Generator) -> dict[str, object]:
+def screening_columns(
+    config: SynthConfig, reg: Registry, people: People, cond: Conditions, rng: np.random.Generator
+) -> dict[str, object]:
     res, d = _yearly(config, people, config.screening_rate_35, 35, rng)
-    known = cond.enrolled[Programme.HYPERTENSION][res] & (cond.enrol_day[Programme.HYPERTENSION][res] <= d)
+    known = cond.enrolled[Programme.HYPERTENSION][res] & (
+        cond.enrol_day[Programme.HYPERTENSION][res] <= d
+    )
     res, d = res[~known], d[~known]
     n = len(res)
     htn = cond.has[Programme.HYPERTENSION][res]
     sbp = np.rint(np.where(htn, rng.normal(147, 13, n), rng.normal(123, 12, n))).astype(np.int64)
-    dbp = np.minimum(np.rint(np.where(htn, rng.normal(90, 8, n), rng.normal(76, 8, n))), sbp - 20).astype(np.int64)
+    dbp = np.minimum(
+        np.rint(np.where(htn, rng.normal(90, 8, n), rng.normal(76, 8, n))), sbp - 20
+    ).astype(np.int64)
     age55 = (d - people.birth[res]) >= 55 * 365.25
     glucose = age55 & (rng.random(n) < 0.3)
     dm = cond.has[Programme.T2DM][res]

@@ -19,11 +19,15 @@ from manbing.synth.orgs import Registry
 from manbing.synth.population import People
 
 
-def contract_columns(config: SynthConfig, reg: Registry, people: People, cond: Conditions, rng: np.random.Generator) -> dict[str, object]:
+def contract_columns(
+    config: SynthConfig, reg: Registry, people: People, cond: Conditions, rng: np.random.Generator
+) -> dict[str, object]:
     start, end = day(config.start_date), day(config.end_date)
     htn, dm = cond.enrolled[Programme.HYPERTENSION], cond.enrolled[Programme.T2DM]
     key = (people.age_end >= 65) | htn | dm
-    signer = np.flatnonzero(rng.random(people.n) < np.where(key, config.contract_rate_key, config.contract_rate_general))
+    signer = np.flatnonzero(
+        rng.random(people.n) < np.where(key, config.contract_rate_key, config.contract_rate_general)
+    )
     gone = np.minimum(people.death, people.moved)[signer]
     first = np.maximum(start - rng.integers(0, 365, len(signer)), people.registered[signer])
     periods = config.years + 1
@@ -37,7 +41,9 @@ def contract_columns(config: SynthConfig, reg: Registry, people: People, cond: C
     e = s + 364
     last = np.r_[row[1:] != row[:-1], True]
     dep = gone[row]
-    status = np.where(~last, "renewed", np.where(dep <= e, "terminated", np.where(e >= end, "active", "expired")))
+    status = np.where(
+        ~last, "renewed", np.where(dep <= e, "terminated", np.where(e >= end, "active", "expired"))
+    )
     prev = np.r_[-1, np.arange(n - 1)]
     renewal_of = pa.array(np.where(col > 0, prev, 0)).cast(pa.int64())
     renewal_ids = cid.take(renewal_of)

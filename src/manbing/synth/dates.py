@@ -32,7 +32,10 @@ def arrow_times(days: Days, seconds: npt.NDArray[np.int64]) -> pa.Array:
 
 
 def years(days: Days) -> npt.NDArray[np.int64]:
-    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    out: npt.NDArray[np.int64] = (
+        days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    )
+    return out
 
 
 def yyyymmdd(days: Days) -> npt.NDArray[np.int64]:
@@ -41,12 +44,16 @@ def yyyymmdd(days: Days) -> npt.NDArray[np.int64]:
     m = d.astype("datetime64[M]")
     month = m.astype(np.int64) % 12 + 1
     dom = (d - m.astype("datetime64[D]")).astype(np.int64) + 1
-    return (y.astype(np.int64) + 1970) * 10_000 + month * 100 + dom
+    out: npt.NDArray[np.int64] = (y.astype(np.int64) + 1970) * 10_000 + month * 100 + dom
+    return out
 
 
 def day_of_year(days: Days) -> npt.NDArray[np.int64]:
     d = days.astype("datetime64[D]")
-    return (d - d.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)
+    out: npt.NDArray[np.int64] = (d - d.astype("datetime64[Y]").astype("datetime64[D]")).astype(
+        np.int64
+    )
+    return out
 
 
 def year_start(y: int) -> int:

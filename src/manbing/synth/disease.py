@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,9 +36,12 @@ def normal_cdf(x: Floats) -> Floats:
     """Φ(x) by Abramowitz & Stegun 7.1.26 (error < 1.5e-7)."""
     z = np.abs(x) / np.sqrt(2)
     t = 1 / (1 + 0.3275911 * z)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
     erf = 1 - poly * np.exp(-z * z)
-    return 0.5 * (1 + np.sign(x) * erf)
+    cdf: Floats = 0.5 * (1 + np.sign(x) * erf)
+    return cdf
 
 
 @dataclass
@@ -50,7 +54,7 @@ class Conditions:
     lost_day: Ints  # the day the patient is lost to follow-up (NO_DAY if never)
     stop_day: Ints  # end of community care: lost, dead, moved (NO_DAY if still managed)
     enrolment_ids: dict[Programme, pa.Array]  # aligned with np.flatnonzero(enrolled[p])
-    tables: dict[str, dict[str, object]]
+    tables: dict[str, dict[str, Any]]
 
 
 def _sexed(rates: AgeRates, age: Ints, male: Bools, factor: float) -> Floats:
@@ -90,7 +94,9 @@ def draw_conditions(
     latent = rng.standard_normal(n)
     gone = np.minimum(people.death, people.moved)
     # Lost to follow-up: a yearly hazard over the window, shared by the patient's programmes.
-    lost_at = start + (rng.exponential(1 / max(config.lost_per_year, 1e-9), n) * 365.25).astype(np.int64)
+    lost_at = start + (rng.exponential(1 / max(config.lost_per_year, 1e-9), n) * 365.25).astype(
+        np.int64
+    )
     lost_day = np.where((lost_at < end) & (lost_at < gone), lost_at, NO_DAY)
     has, aware, enrolled, diagnosed, enrol_day, enrol_ids = {}, {}, {}, {}, {}, {}
     out: dict[str, list[object]] = {k: [] for k in _ENROL_COLS}
@@ -101,22 +107,54 @@ def draw_conditions(
         aware[prog] = has[prog] & (rng.random(n) < awareness[prog])
         incident = rng.random(n) < config.incident_share
         years_before = rng.exponential(6.0, n) + 0.1
-        diag = np.where(incident, start + rng.integers(0, end - start, n), start - (years_before * 365.25).astype(np.int64))
+        diag = np.where(
+            incident,
+            start + rng.integers(0, end - start, n),
+            start - (years_before * 365.25).astype(np.int64),
+        )
         diag = np.maximum(diag, people.birth + 18 * 365)
         enrol = np.where(incident, diag + rng.integers(7, 120, n), diag + rng.integers(0, 365, n))
         enrol = np.maximum(enrol, PROGRAMME_START + rng.integers(0, 3 * 365, n))
         enrol = np.maximum(enrol, people.registered)
         ok_age = age >= (35 if prog in (Programme.HYPERTENSION, Programme.T2DM) else 18)
-        enrolled[prog] = aware[prog] & ok_age & (rng.random(n) < enrolment[prog]) & (enrol < np.minimum(gone, end))
+        enrolled[prog] = (
+            aware[prog]
+            & ok_age
+            & (rng.random(n) < enrolment[prog])
+            & (enrol < np.minimum(gone, end))
+        )
         enrolled[prog] &= enrol < np.minimum(lost_day, end) if prog in _FOLLOWED else True
         diagnosed[prog], enrol_day[prog] = diag, enrol
         idx = np.flatnonzero(enrolled[prog])
         enrol_ids[prog] = ids.uuids(rng, len(idx))
-        _enrolment_rows(config, reg, people, prog, idx, diag, enrol, lost_day, enrol_ids[prog], rng, out, changes)
+        _enrolment_rows(
+            config,
+            reg,
+            people,
+            prog,
+            idx,
+            diag,
+            enrol,
+            lost_day,
+            enrol_ids[prog],
+            rng,
+            out,
+            changes,
+        )
     followed = enrolled[Programme.HYPERTENSION] | enrolled[Programme.T2DM]
     lost_day = np.where(followed & (lost_day < gone), lost_day, NO_DAY)
     stop = np.minimum(gone, lost_day)
-    return Conditions(has, aware, enrolled, diagnosed, enrol_day, lost_day, stop, enrol_ids, {"enrolments": out, "enrolment_status_changes": changes})  # type: ignore[arg-type]
+    return Conditions(
+        has,
+        aware,
+        enrolled,
+        diagnosed,
+        enrol_day,
+        lost_day,
+        stop,
+        enrol_ids,
+        {"enrolments": out, "enrolment_status_changes": changes},
+    )
 
 
 _FOLLOWED = (Programme.HYPERTENSION, Programme.T2DM)
@@ -143,7 +181,11 @@ def _enrolment_rows(
     death, moved = people.death[idx], people.moved[idx]
     lost = lost_day[idx] if prog in _FOLLOWED else np.full(m, NO_DAY)
     first = np.minimum(np.minimum(death, moved), lost)
-    status = np.where(first > end, "active", np.where(first == death, "dead", np.where(first == moved, "transferred", "lost")))
+    status = np.where(
+        first > end,
+        "active",
+        np.where(first == death, "dead", np.where(first == moved, "transferred", "lost")),
+    )
     status_day = np.where(first > end, enrol[idx], first)
     codes, p = _ICD[prog]
     icd = np.array(codes, dtype=object)[rng.choice(len(codes), m, p=p)]
@@ -153,7 +195,13 @@ def _enrolment_rows(
     out["resident_id"].append(rid)
     out["programme"].append(np.full(m, prog.value, dtype=object))
     out["diagnosed_on"].append(diag[idx])
-    out["diagnosed_org_id"].append(np.where(at_hospital, reg.community_hospital[people.community[idx]], reg.community_centre[people.community[idx]]))
+    out["diagnosed_org_id"].append(
+        np.where(
+            at_hospital,
+            reg.community_hospital[people.community[idx]],
+            reg.community_centre[people.community[idx]],
+        )
+    )
     out["diagnosis_icd10"].append(icd)
     out["enrolled_on"].append(enrol[idx])
     out["managing_org_id"].append(reg.community_org[people.community[idx]])
@@ -164,9 +212,20 @@ def _enrolment_rows(
     ended = np.flatnonzero(status != "active")
     change_ids = ids.uuids(rng, m + len(ended))
     changes["id"].append(change_ids)
-    changes["enrolment_id"].append(pa.concat_arrays([enrolment_id, enrolment_id.take(pa.array(ended))]))
-    changes["from_status"].append(np.r_[np.full(m, None, dtype=object), np.full(len(ended), "active", dtype=object)])
-    changes["to_status"].append(np.r_[np.full(m, "active", dtype=object), status[ended].astype(object)])
+    changes["enrolment_id"].append(
+        pa.concat_arrays([enrolment_id, enrolment_id.take(pa.array(ended))])
+    )
+    changes["from_status"].append(
+        np.r_[np.full(m, None, dtype=object), np.full(len(ended), "active", dtype=object)]
+    )
+    changes["to_status"].append(
+        np.r_[np.full(m, "active", dtype=object), status[ended].astype(object)]
+    )
     changes["effective_on"].append(np.r_[enrol[idx], status_day[ended]])
     reasons = {"dead": "死亡", "transferred": "迁出本辖区", "lost": "连续随访未能联系"}
-    changes["reason"].append(np.r_[np.full(m, "确诊后纳入管理", dtype=object), np.array([reasons[s] for s in status[ended]], dtype=object)])
+    changes["reason"].append(
+        np.r_[
+            np.full(m, "确诊后纳入管理", dtype=object),
+            np.array([reasons[s] for s in status[ended]], dtype=object),
+        ]
+    )

@@ -85,9 +85,7 @@ def build_tree(region: str) -> RegionTree:
     total_pop = sum(c.population_10k for c in counties)
     for county in counties:
         rng = np.random.Generator(np.random.PCG64(int(county.code)))
-        real = [
-            r for r in known.values() if r.level == "township" and r.parent_code == county.code
-        ]
+        real = [r for r in known.values() if r.level == "township" and r.parent_code == county.code]
         n_town = len(real) or max(3, round(county.population_10k / 9))
         town_names = [r.name for r in real] + place_names(
             rng, n_town - len(real), "镇" if county.rural else "街道"

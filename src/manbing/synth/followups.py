@@ -10,7 +10,7 @@ from manbing.synth.care import LOST_REASONS, Patients, Visits, adherence_code
 from manbing.synth.config import SynthConfig
 from manbing.synth.dates import arrow_times, day, years
 from manbing.synth.orgs import Registry
-from manbing.synth.population import NO_DAY, People
+from manbing.synth.population import NO_DAY, NONE, People
 
 # name, ATC, dose, unit, times/day, diabetes?, insulin type
 DRUGS: tuple[tuple[str, str, float, str, int, bool, str | None], ...] = (
@@ -31,10 +31,14 @@ DRUGS: tuple[tuple[str, str, float, str, int, bool, str | None], ...] = (
     ("甘精胰岛素注射液", "A10AE04", 14, "U", 1, True, "长效胰岛素"),
 )
 N_HTN_DRUGS = 9
-_SYMPTOMS = np.array(['["1"]', '["2"]', '["4"]', '["6"]', '["8"]', '["2","4"]', '["9"]', '["3"]'], dtype=object)
+_SYMPTOMS = np.array(
+    ['["1"]', '["2"]', '["4"]', '["6"]', '["8"]', '["2","4"]', '["9"]', '["3"]'], dtype=object
+)
 _SYMPTOM_P = np.array([0.78, 0.08, 0.03, 0.04, 0.02, 0.02, 0.02, 0.01])
 _ADR = np.array(["干咳", "踝部水肿", "头晕乏力", "胃肠不适"], dtype=object)
-_COMPLICATIONS = np.array(["冠心病", "短暂性脑缺血发作", "糖尿病肾病", "视网膜病变", "心力衰竭"], dtype=object)
+_COMPLICATIONS = np.array(
+    ["冠心病", "短暂性脑缺血发作", "糖尿病肾病", "视网膜病变", "心力衰竭"], dtype=object
+)
 
 
 def regimen(pat: Patients, rng: np.random.Generator) -> np.ndarray:
@@ -53,14 +57,21 @@ def regimen(pat: Patients, rng: np.random.Generator) -> np.ndarray:
 
 
 def follow_up_columns(
-    config: SynthConfig, reg: Registry, people: People, pat: Patients, v: Visits, rng: np.random.Generator
+    config: SynthConfig,
+    reg: Registry,
+    people: People,
+    pat: Patients,
+    v: Visits,
+    rng: np.random.Generator,
 ) -> dict[str, object]:
     n = len(v.day)
     res = v.resident
     done = v.outcome == "done"
     f = config.fault_rate
     male = people.male[res]
-    height = np.round(np.where(male, 169.0, 158.0) + rng.normal(0, 5.5, len(pat.resident))[v.patient], 1)
+    height = np.round(
+        np.where(male, 169.0, 158.0) + rng.normal(0, 5.5, len(pat.resident))[v.patient], 1
+    )
     bmi_base = 24.6 + rng.normal(0, 3.0, len(pat.resident))[v.patient]
     weight = np.round(bmi_base * (height / 100) ** 2 + rng.normal(0, 0.7, n), 1)
     missing = done & (rng.random(n) < f)
@@ -69,17 +80,27 @@ def follow_up_columns(
     smoker = rng.random(len(pat.resident))[v.patient] < np.where(male, 0.42, 0.02)
     cigs = np.where(smoker, 5 + (rng.random(len(pat.resident))[v.patient] * 16).astype(np.int64), 0)
     phone = v.mode == "3"
-    first_of_year = np.r_[True, (v.patient[1:] != v.patient[:-1]) | (years(v.day[1:]) != years(v.day[:-1]))]
+    first_of_year = np.r_[
+        True, (v.patient[1:] != v.patient[:-1]) | (years(v.day[1:]) != years(v.day[:-1]))
+    ]
     hba1c_row = done & v.dm & first_of_year
     hba1c = np.round(0.55 * np.nan_to_num(v.fpg, nan=7.0) + 2.6 + rng.normal(0, 0.35, n), 1)
     cls = v.classification
-    practitioner = np.where(rng.random(n) < 0.8, reg.team_leaders[people.team[res]], reg.team_phw[people.team[res]])
+    practitioner = np.where(
+        rng.random(n) < 0.8, reg.team_leaders[people.team[res]], reg.team_phw[people.team[res]]
+    )
     next_day = np.where(cls == "1", v.day + 91, v.day + 14)
-    reasons = np.where(v.urgent, "血压≥180/110 mmHg，紧急转诊", np.where(cls == "4", "出现新的并发症", "连续两次随访控制不满意"))
+    reasons = np.where(
+        v.urgent,
+        "血压≥180/110 mmHg，紧急转诊",
+        np.where(cls == "4", "出现新的并发症", "连续两次随访控制不满意"),
+    )
     dept = np.where(v.dm & ~v.htn, "内分泌科", "心血管内科")
     causes = np.asarray(people.table["death_cause_text"], dtype=object)[res]
     lost_reason = LOST_REASONS[rng.integers(0, len(LOST_REASONS), n)]
-    outcome_reason = np.where(v.outcome == "lost", lost_reason, np.where(v.outcome == "dead", causes, None))
+    outcome_reason = np.where(
+        v.outcome == "lost", lost_reason, np.where(v.outcome == "dead", causes, NONE)
+    )
     return {
         "id": v.follow_up_id,
         "resident_id": people.resident_id.take(pa.array(res)),
@@ -92,37 +113,49 @@ def follow_up_columns(
         "sbp": _masked(v.sbp, done),
         "dbp": _masked(v.dbp, done),
         "weight_kg": _masked(weight, has_weight),
-        "weight_target_kg": _masked(np.round(np.minimum(weight, 24 * (height / 100) ** 2), 1), has_weight),
+        "weight_target_kg": _masked(
+            np.round(np.minimum(weight, 24 * (height / 100) ** 2), 1), has_weight
+        ),
         "height_cm": _masked(height, done),
         "bmi": _masked(bmi, has_weight),
         "bmi_target": _masked(np.minimum(bmi, 24.0), has_weight),
-        "heart_rate": _masked(np.rint(rng.normal(74, 8, n)).astype(np.int64), done & ~phone & ~missing),
-        "dorsalis_pedis": np.where(done & v.dm, np.where(rng.random(n) < 0.9, "1", "2"), None),
-        "dorsalis_pedis_side": np.where(done & v.dm, "both", None),
+        "heart_rate": _masked(
+            np.rint(rng.normal(74, 8, n)).astype(np.int64), done & ~phone & ~missing
+        ),
+        "dorsalis_pedis": np.where(done & v.dm, np.where(rng.random(n) < 0.9, "1", "2"), NONE),
+        "dorsalis_pedis_side": np.where(done & v.dm, "both", NONE),
         "cigarettes_per_day": _masked(cigs, done),
         "cigarettes_per_day_target": _masked(np.maximum(cigs - 5, 0), done),
         "exercise_times_per_week": _masked(rng.integers(0, 8, n), done),
         "exercise_times_per_week_target": _masked(np.full(n, 5), done),
         "exercise_minutes": _masked(rng.choice([20, 30, 40, 60], n), done),
         "exercise_minutes_target": _masked(np.full(n, 30), done),
-        "salt_intake": np.where(done, rng.choice(["light", "medium", "heavy"], n, p=[0.2, 0.55, 0.25]), None),
-        "salt_intake_target": np.where(done, "light", None),
+        "salt_intake": np.where(
+            done, rng.choice(["light", "medium", "heavy"], n, p=[0.2, 0.55, 0.25]), NONE
+        ),
+        "salt_intake_target": np.where(done, "light", NONE),
         "staple_food_g": _masked(rng.choice([200, 250, 300, 350, 400], n), done & v.dm),
         "staple_food_g_target": _masked(np.full(n, 250), done & v.dm),
-        "psychological": np.where(done, rng.choice(["1", "2", "3"], n, p=[0.85, 0.13, 0.02]), None),
-        "compliance": np.where(done, np.where(v.adherence == 0, "1", np.where(v.adherence == 1, "2", "3")), None),
+        "psychological": np.where(done, rng.choice(["1", "2", "3"], n, p=[0.85, 0.13, 0.02]), NONE),
+        "compliance": np.where(
+            done, np.where(v.adherence == 0, "1", np.where(v.adherence == 1, "2", "3")), NONE
+        ),
         "fasting_glucose": _masked(v.fpg, done & v.dm),
         "hba1c": _masked(hba1c, hba1c_row),
         "hba1c_date": np.where(hba1c_row, v.day, NO_DAY),
         "adherence": adherence_code(v),
         "adverse_reaction": cls == "3",
-        "adverse_reaction_text": np.where(cls == "3", _ADR[rng.integers(0, len(_ADR), n)], None),
-        "hypoglycaemia": np.where(done & v.dm, rng.choice(["1", "2", "3"], n, p=[0.9, 0.09, 0.01]), None),
+        "adverse_reaction_text": np.where(cls == "3", _ADR[rng.integers(0, len(_ADR), n)], NONE),
+        "hypoglycaemia": np.where(
+            done & v.dm, rng.choice(["1", "2", "3"], n, p=[0.9, 0.09, 0.01]), NONE
+        ),
         "new_complication": cls == "4",
-        "complication_text": np.where(cls == "4", _COMPLICATIONS[rng.integers(0, len(_COMPLICATIONS), n)], None),
+        "complication_text": np.where(
+            cls == "4", _COMPLICATIONS[rng.integers(0, len(_COMPLICATIONS), n)], NONE
+        ),
         "classification": cls,
-        "referral_reason": np.where(v.refer, reasons, None),
-        "referral_org_dept": np.where(v.refer, dept, None),
+        "referral_reason": np.where(v.refer, reasons, NONE),
+        "referral_org_dept": np.where(v.refer, dept, NONE),
         "next_visit_date": np.where(done, next_day, NO_DAY),
         "practitioner_id": practitioner,
         "organization_id": reg.community_org[people.community[res]],

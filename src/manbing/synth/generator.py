@@ -21,7 +21,12 @@ from manbing.synth.dates import stamp
 from manbing.synth.disease import PROGRAMMES, Conditions, draw_conditions
 from manbing.synth.divisions import build_tree
 from manbing.synth.faults import residents_with_faults
-from manbing.synth.followups import follow_up_columns, medication_columns, regimen, statement_columns
+from manbing.synth.followups import (
+    follow_up_columns,
+    medication_columns,
+    regimen,
+    statement_columns,
+)
 from manbing.synth.observations import clinic_columns, device_columns
 from manbing.synth.orgs import Registry, build_registry
 from manbing.synth.population import People, draw_people
@@ -72,7 +77,9 @@ def generate_chunk(config: SynthConfig, reg: Registry, chunk: int) -> Batch:
     drugs = regimen(pat, rng)
     devices, home = device_columns(config, people, pat, rng)
     referrals, events = referral_columns(reg, people, visits, follow, rng)
-    residents, identifiers = residents_with_faults(config, people, people.duplicates, people.duplicate_records, rng)
+    residents, identifiers = residents_with_faults(
+        config, people, people.duplicates, people.duplicate_records, rng
+    )
     clinic = clinic_columns(reg, people, visits, follow, rng)
     columns: dict[str, dict[str, object]] = {
         "residents": residents,
@@ -90,7 +97,11 @@ def generate_chunk(config: SynthConfig, reg: Registry, chunk: int) -> Batch:
         "referrals": referrals,
         "referral_events": events,
     }
-    built = {name: tables.build(name, columns[name], when) for name in tables.TABLE_ORDER if name in columns}
+    built = {
+        name: tables.build(name, columns[name], when)
+        for name in tables.TABLE_ORDER
+        if name in columns
+    }
     truth = _truth(people, cond)
     return Batch(chunk, built, truth)
 
@@ -98,7 +109,10 @@ def generate_chunk(config: SynthConfig, reg: Registry, chunk: int) -> Batch:
 def _stack(name: str, first: dict[str, object], second: dict[str, object]) -> dict[str, object]:
     """Rows of ``first`` then ``second``; a column only one side has is null on the other."""
     sch = tables.schema(name)
-    n1, n2 = len(tables.to_arrow(first["id"], pa.string())), len(tables.to_arrow(second["id"], pa.string()))
+    n1, n2 = (
+        len(tables.to_arrow(first["id"], pa.string())),
+        len(tables.to_arrow(second["id"], pa.string())),
+    )
     out: dict[str, object] = {}
     for key in first.keys() | second.keys():
         typ = sch.field(key).type

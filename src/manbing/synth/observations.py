@@ -20,7 +20,11 @@ from manbing.synth.dates import arrow_times, day
 from manbing.synth.orgs import Registry
 from manbing.synth.population import People
 
-BP, FPG, HBA1C = (ObservationKind.BLOOD_PRESSURE, ObservationKind.GLUCOSE_FASTING, ObservationKind.HBA1C)
+BP, FPG, HBA1C = (
+    ObservationKind.BLOOD_PRESSURE,
+    ObservationKind.GLUCOSE_FASTING,
+    ObservationKind.HBA1C,
+)
 _UTC_OFFSET = 8 * 3600  # China Standard Time
 
 
@@ -37,8 +41,14 @@ def clinic_columns(
     rows = np.r_[bp_rows, fpg_rows, a1c_rows]
     kinds = np.r_[np.full(len(bp_rows), 0), np.full(len(fpg_rows), 1), np.full(len(a1c_rows), 2)]
     specs = [SPECS[BP], SPECS[FPG], SPECS[HBA1C]]
-    value = np.r_[v.sbp[bp_rows].astype(np.float64), v.fpg[fpg_rows], hba1c.to_numpy(zero_copy_only=False)[a1c_rows]]
-    value2 = np.r_[v.dbp[bp_rows].astype(np.float64), np.full(len(fpg_rows) + len(a1c_rows), np.nan)]
+    value = np.r_[
+        v.sbp[bp_rows].astype(np.float64),
+        v.fpg[fpg_rows],
+        hba1c.to_numpy(zero_copy_only=False)[a1c_rows],
+    ]
+    value2 = np.r_[
+        v.dbp[bp_rows].astype(np.float64), np.full(len(fpg_rows) + len(a1c_rows), np.nan)
+    ]
     local = 8 * 3600 + rng.integers(0, 8 * 3600, len(rows))
     effective = arrow_times(v.day[rows], local - _UTC_OFFSET)
     n = len(rows)
@@ -66,13 +76,17 @@ def device_columns(
     end = day(config.end_date)
     owner = np.flatnonzero((rng.random(m) < config.home_device_share) & (pat.stop > pat.start + 30))
     k = len(owner)
-    bound = pat.start[owner] + (rng.random(k) * np.minimum(365, pat.stop[owner] - pat.start[owner] - 30)).astype(np.int64)
+    bound = pat.start[owner] + (
+        rng.random(k) * np.minimum(365, pat.stop[owner] - pat.start[owner] - 30)
+    ).astype(np.int64)
     stop = np.minimum(pat.stop[owner], end)
     bp_monitor = pat.traj.htn[owner]
     daily = rng.random(k) < config.daily_device_share
     device_id = ids.uuids(rng, k)
     serial_no = ids.ascii_strings(ids.digits(rng.integers(0, 10**10, k), 10))
-    serial = pc.binary_join_element_wise(pa.array(np.where(bp_monitor, "BPM-", "GLU-")), serial_no, "")
+    serial = pc.binary_join_element_wise(
+        pa.array(np.where(bp_monitor, "BPM-", "GLU-")), serial_no, ""
+    )
     devices = {
         "id": device_id,
         "serial": serial,
@@ -101,7 +115,9 @@ def device_columns(
     local = 6 * 3600 + 1800 + rng.integers(0, 2 * 3600, n)
     seconds = local - _UTC_OFFSET
     micros = (days * 86_400 + seconds) * 1_000_000
-    key = pc.binary_join_element_wise(serial.take(pa.array(dev)), pc.cast(pa.array(micros), pa.string()), ":")
+    key = pc.binary_join_element_wise(
+        serial.take(pa.array(dev)), pc.cast(pa.array(micros), pa.string()), ":"
+    )
     spec_bp, spec_fpg = SPECS[BP], SPECS[FPG]
     home = {
         "id": ids.uuids(rng, n),

@@ -53,7 +53,9 @@ def build_registry(config: SynthConfig, tree: RegionTree, stamp: datetime) -> Re
     orgs: list[dict[str, object]] = []
     org_ids = iter(uuids(rng, 10 * len(tree.communities) + 100).to_pylist())
 
-    def add(code: str, name: str, kind: OrgType, division: str, parent: dict[str, object] | None):
+    def add(
+        code: str, name: str, kind: OrgType, division: str, parent: dict[str, object] | None
+    ) -> dict[str, object]:
         oid = next(org_ids)
         path = (str(parent["path"]) if parent else "/") + oid.replace("-", "") + "/"
         row = {"id": oid, "code": code, "name": name, "type": kind.value}
@@ -81,7 +83,9 @@ def build_registry(config: SynthConfig, tree: RegionTree, stamp: datetime) -> Re
             rural = town.name.endswith("镇")
             kind = OrgType.TOWNSHIP_CENTRE if rural else OrgType.COMMUNITY_CENTRE
             label = "卫生院" if rural else "社区卫生服务中心"
-            centre_of[town.code] = add(f"C{town.code[:9]}", town.name + label, kind, town.code, root)
+            centre_of[town.code] = add(
+                f"C{town.code[:9]}", town.name + label, kind, town.code, root
+            )
     n_comm = len(tree.communities)
     community_org = np.empty(n_comm, dtype=object)
     community_centre = np.empty(n_comm, dtype=object)
@@ -94,7 +98,9 @@ def build_registry(config: SynthConfig, tree: RegionTree, stamp: datetime) -> Re
         if comm.rural:
             clinic = add(f"V{comm.code}", comm.name + "卫生室", OrgType.VILLAGE_CLINIC, comm.code, centre)  # fmt: skip
             community_org[i] = clinic["id"]
-        elif int(comm.code[-3:]) % 2 == 1 or station is None or station["parent_id"] != centre["id"]:
+        elif (
+            int(comm.code[-3:]) % 2 == 1 or station is None or station["parent_id"] != centre["id"]
+        ):
             station = add(f"S{comm.code}", comm.name.removesuffix("社区") + "社区卫生服务站", OrgType.STATION, comm.code, centre)  # fmt: skip
             community_org[i] = station["id"]
         else:
@@ -107,7 +113,9 @@ def build_registry(config: SynthConfig, tree: RegionTree, stamp: datetime) -> Re
     centre_index = {str(c["id"]): k for k, c in enumerate(centres)}
     centre_share = np.zeros(len(centres))
     np.add.at(centre_share, [centre_index[str(c)] for c in community_centre], weights)
-    n_teams = np.maximum(2, np.round(centre_share * config.residents / config.panel_size)).astype(np.int64)
+    n_teams = np.maximum(2, np.round(centre_share * config.residents / config.panel_size)).astype(
+        np.int64
+    )
     team_start = np.r_[0, np.cumsum(n_teams)[:-1]]
     total_teams = int(n_teams.sum())
     n_prac = 3 * total_teams + 2 * len(hospital_of) * len(_DEPARTMENTS)
@@ -117,7 +125,12 @@ def build_registry(config: SynthConfig, tree: RegionTree, stamp: datetime) -> Re
     team_ids = uuids(rng, total_teams).to_numpy(zero_copy_only=False)
     titles: list[str] = []
     prac_org: list[str] = []
-    team_rows: dict[str, list[object]] = {"id": [], "name": [], "organization_id": [], "leader_id": []}
+    team_rows: dict[str, list[object]] = {
+        "id": [],
+        "name": [],
+        "organization_id": [],
+        "leader_id": [],
+    }
     members: dict[str, list[object]] = {"team_id": [], "practitioner_id": [], "role_in_team": []}
     for k, centre in enumerate(centres):
         for j in range(int(n_teams[k])):
@@ -136,9 +149,9 @@ def build_registry(config: SynthConfig, tree: RegionTree, stamp: datetime) -> Re
                 members["role_in_team"].append(role)
     specialists: dict[str, StrArray] = {}
     offset = 3 * total_teams
-    for county, hosp_id in hospital_of.items():
+    for county_code, hosp_id in hospital_of.items():
         count = 2 * len(_DEPARTMENTS)
-        specialists[county] = prac_ids[offset : offset + count]
+        specialists[county_code] = prac_ids[offset : offset + count]
         titles += ["主治医师", "副主任医师"] * len(_DEPARTMENTS)
         prac_org += [hosp_id] * count
         offset += count

@@ -19,6 +19,7 @@ Bools = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 NO_DAY = np.iinfo(np.int64).max // 4  # "never" (no death, no move)
+NONE = np.array(None, dtype=object)  # the null of object columns, for np.where
 
 # ICD-10 underlying causes of death with their share in three age groups (<30, 30–69, ≥70).
 # Group shares: CVD ≈45 %, cancer ≈25 %, chronic respiratory ≈8–9 %, diabetes ≈2.5 % overall.
@@ -92,7 +93,9 @@ def draw_people(
     age_days = ((lows[band] + rng.random(n) * widths[band]) * 365.25).astype(np.int64)
     birth = end - age_days
     age_end = (age_days / 365.25).astype(np.int64)
-    male = rng.random(n) < np.where(age_end >= 65, config.male_share_65_plus, config.male_share_under_65)
+    male = rng.random(n) < np.where(
+        age_end >= 65, config.male_share_65_plus, config.male_share_under_65
+    )
     community = rng.choice(len(reg.community_weights), size=n, p=reg.community_weights)
     team = reg.community_team_start[community] + (
         rng.random(n) * reg.community_team_count[community]
@@ -143,14 +146,18 @@ def draw_people(
     perm = np.random.Generator(np.random.PCG64(config.seed)).permutation(500)
     seq_index = perm[(chunk * slots + rank + born) % 500]
     id_chars = ids.id_numbers(county, born, 2 * seq_index + male)
-    id_number = pc.if_else(pa.array(rank < slots), ids.ascii_strings(id_chars), pa.scalar(None, pa.string()))
+    id_number = pc.if_else(
+        pa.array(rank < slots), ids.ascii_strings(id_chars), pa.scalar(None, pa.string())
+    )
     # Duplicates (a fault) are records too: they get record numbers from the same sequence.
     dup = np.flatnonzero((age_end >= 18) & (rng.random(n) < config.fault_rate))
     all_comm = np.r_[community, community[dup]]
     rec_slots = 99_999 // config.n_chunks
     rec_rank = ids.rank_within(all_comm)
     if rec_rank.max(initial=0) >= rec_slots:
-        raise ValueError("too many residents per community for one chunk: use a larger --chunk-size")
+        raise ValueError(
+            "too many residents per community for one chunk: use a larger --chunk-size"
+        )
     seq = ids.ascii_strings(ids.digits(chunk * rec_slots + rec_rank + 1, 5))
     all_records = pc.binary_join_element_wise(pa.array(reg.community_codes[all_comm]), seq, "")
     record_number = all_records.slice(0, n)

@@ -9,7 +9,7 @@ from manbing.synth import ids
 from manbing.synth.care import Visits
 from manbing.synth.dates import arrow_times
 from manbing.synth.orgs import Registry
-from manbing.synth.population import People
+from manbing.synth.population import NONE, People
 
 # Final status and the path that led to it.
 _PATHS = (
@@ -23,7 +23,9 @@ _PATHS = (
 _NOTES = {"requested": "发起转诊", "accepted": "已接诊", "returned": "调整治疗方案后下转社区", "closed": "社区已查看转诊结果", "rejected": "非本院诊疗范围", "cancelled": "患者自行就诊"}  # fmt: skip
 
 
-def referral_columns(reg: Registry, people: People, v: Visits, follow: dict[str, object], rng: np.random.Generator) -> tuple[dict[str, object], dict[str, object]]:
+def referral_columns(
+    reg: Registry, people: People, v: Visits, follow: dict[str, object], rng: np.random.Generator
+) -> tuple[dict[str, object], dict[str, object]]:
     rows = np.flatnonzero(v.refer & (v.outcome == "done"))
     n = len(rows)
     res = v.resident[rows]
@@ -32,10 +34,20 @@ def referral_columns(reg: Registry, people: People, v: Visits, follow: dict[str,
     rid = ids.uuids(rng, n)
     hospital = reg.community_hospital[people.community[res]]
     county = people.county[res]
-    handled = np.array([reg.hospital_specialists[str(c)][int(i)] for c, i in zip(county, rng.integers(0, 10, n), strict=True)], dtype=object)
+    handled = np.array(
+        [
+            reg.hospital_specialists[str(c)][int(i)]
+            for c, i in zip(county, rng.integers(0, 10, n), strict=True)
+        ],
+        dtype=object,
+    )
     urgent = v.urgent[rows]
     cls = v.classification[rows]
-    reason = np.where(urgent, '["bp_critical"]', np.where(cls == "4", '["new_complication"]', '["uncontrolled_twice"]'))
+    reason = np.where(
+        urgent,
+        '["bp_critical"]',
+        np.where(cls == "4", '["new_complication"]', '["uncontrolled_twice"]'),
+    )
     follow_ids = v.follow_up_id.take(pa.array(rows))
     org = np.asarray(follow["organization_id"], dtype=object)[rows]
     requested_by = np.asarray(follow["practitioner_id"], dtype=object)[rows]
@@ -51,9 +63,11 @@ def referral_columns(reg: Registry, people: People, v: Visits, follow: dict[str,
         "to_department": np.asarray(follow["referral_org_dept"], dtype=object)[rows],
         "status": status,
         "requested_by_id": requested_by,
-        "handled_by_id": np.where(status == "requested", None, handled),
+        "handled_by_id": np.where(status == "requested", NONE, handled),
         "follow_up_id": follow_ids,
-        "plan": np.where(np.isin(status, ["returned", "closed"]), "调整用药方案，2周内社区随访", None),
+        "plan": np.where(
+            np.isin(status, ["returned", "closed"]), "调整用药方案，2周内社区随访", NONE
+        ),
         "created_at": arrow_times(v.day[rows], np.full(n, 3 * 3600)),
         "updated_at": arrow_times(v.day[rows], np.full(n, 3 * 3600)),
     }
@@ -62,7 +76,7 @@ def referral_columns(reg: Registry, people: People, v: Visits, follow: dict[str,
     pos = np.arange(len(ev_ref)) - np.repeat(np.cumsum(steps) - steps, steps)
     names = np.array([list(p[1]) + [""] * (4 - len(p[1])) for p in _PATHS], dtype=object)
     to_status = names[path[ev_ref], pos]
-    from_status = np.where(pos > 0, names[path[ev_ref], np.maximum(pos - 1, 0)], None)
+    from_status = np.where(pos > 0, names[path[ev_ref], np.maximum(pos - 1, 0)], NONE)
     when = v.day[rows][ev_ref] + pos * rng.integers(1, 4, len(ev_ref))
     events = {
         "id": ids.uuids(rng, len(ev_ref)),

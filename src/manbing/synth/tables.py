@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -95,7 +95,7 @@ def build(name: str, columns: Mapping[str, Any], stamp: datetime) -> pa.Table:
         elif fld.name in _NOW_COLUMNS:
             arr = pa.array(np.full(n, stamp.astimezone(UTC).replace(tzinfo=None)), TIMESTAMP)
         elif col.default is not None and col.default.is_scalar:
-            default = col.default.arg
+            default: Any = cast(Any, col.default).arg
             default = getattr(default, "value", default)
             arr = pa.array([default] * n, fld.type)
         elif isinstance(col.type, JSON) and col.default is not None:

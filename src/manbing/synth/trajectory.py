@@ -47,11 +47,14 @@ class Trajectory:
         drop_dbp = drop_sbp * 0.5
         base_fpg = np.where(dm, np.exp(rng.normal(np.log(8.6), 0.2, m)), rng.normal(5.4, 0.5, m))
         drop_fpg = np.where(dm, np.clip(rng.normal(2.1, 0.7, m), 0, None), 0.0)
-        return cls(htn, dm, enrol, base_sbp, base_dbp, drop_sbp, drop_dbp, base_fpg, drop_fpg, adherence)
+        return cls(
+            htn, dm, enrol, base_sbp, base_dbp, drop_sbp, drop_dbp, base_fpg, drop_fpg, adherence
+        )
 
     def _ramp(self, patient: Ints, days: Ints, adherence: Ints) -> Floats:
         since = np.maximum(days - self.enrol[patient], 0)
-        return (1 - np.exp(-since / 60.0)) * _EFFECT[adherence]
+        ramp: Floats = (1 - np.exp(-since / 60.0)) * _EFFECT[adherence]
+        return ramp
 
     def blood_pressure(
         self, patient: Ints, days: Ints, adherence: Ints, noise: float, rng: np.random.Generator
@@ -73,4 +76,4 @@ class Trajectory:
         ramp = self._ramp(patient, days, adherence)
         fpg = self.base_fpg[patient] - self.drop_fpg[patient] * ramp
         fpg = fpg + rng.normal(0, 0.8, len(patient))
-        return np.round(np.clip(fpg, 3.2, 28.0), 1)
+        return np.round(np.clip(fpg, 3.2, 28.0), 1).astype(np.float64)

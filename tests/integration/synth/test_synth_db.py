@@ -37,12 +37,25 @@ def _counts(url: str) -> dict[str, int]:
 
 def test_synth_fills_a_migrated_sqlite_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    _run("--residents", "3000", "--region", "330108", "--seed", "7", "--to", "db", "--database-url", url)
+    _run(
+        "--residents",
+        "3000",
+        "--region",
+        "330108",
+        "--seed",
+        "7",
+        "--to",
+        "db",
+        "--database-url",
+        url,
+    )
     engine = make_engine(url)
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Resident)) >= 3000
         assert session.execute(text("pragma foreign_key_check")).all() == []
-        dupes = session.execute(text("select record_number from residents group by 1 having count(*) > 1")).all()
+        dupes = session.execute(
+            text("select record_number from residents group by 1 having count(*) > 1")
+        ).all()
         assert dupes == []
         visit = session.scalars(select(FollowUp).where(FollowUp.outcome == "done").limit(1)).one()
         assert isinstance(visit.id, uuid.UUID) and visit.visit_date.year >= 2023
@@ -50,7 +63,9 @@ def test_synth_fills_a_migrated_sqlite_database(tmp_path: Path) -> None:
     engine.dispose()
     # A second run refuses to write into a populated database unless told what to do.
     _register()
-    refused = CliRunner().invoke(app, ["synth", "--residents", "1000", "--to", "db", "--database-url", url])
+    refused = CliRunner().invoke(
+        app, ["synth", "--residents", "1000", "--to", "db", "--database-url", url]
+    )
     assert refused.exit_code != 0 and "--replace" in refused.output
     before = _counts(url)
     _run("--residents", "3000", "--seed", "7", "--to", "db", "--database-url", url, "--replace")
@@ -81,9 +96,13 @@ def test_synth_copies_into_postgresql_with_indexes_rebuilt(tmp_path: Path) -> No
         _run("--residents", "3000", "--seed", "7", "--to", "db", "--database-url", sqlite_url)
         assert _counts(url) == _counts(sqlite_url)
         with psycopg.connect(PG_ADMIN) as conn:
-            indexes = conn.execute("select count(*) from pg_indexes where schemaname = %s and tablename = 'follow_ups'", [schema]).fetchone()
+            indexes = conn.execute(
+                "select count(*) from pg_indexes where schemaname = %s and tablename = 'follow_ups'",
+                [schema],
+            ).fetchone()
             fks = conn.execute(
-                "select count(*) from pg_constraint where contype = 'f' and connamespace = %s::regnamespace", [schema]
+                "select count(*) from pg_constraint where contype = 'f' and connamespace = %s::regnamespace",
+                [schema],
             ).fetchone()
         assert indexes is not None and indexes[0] >= 4
         assert fks is not None and fks[0] > 40

@@ -8,10 +8,10 @@ import duckdb
 import pytest
 
 from manbing.synth.config import SynthConfig
+from manbing.synth.dates import stamp
 from manbing.synth.divisions import build_tree
 from manbing.synth.generator import generate, generate_chunk
 from manbing.synth.orgs import build_registry
-from manbing.synth.dates import stamp
 from tests.unit.synth.metrics import connect
 
 SMALL = SynthConfig(residents=6_000, region="330108", seed=11, chunk_size=3_000)
@@ -59,5 +59,7 @@ def test_faults_appear_at_the_configured_rate(rate: float) -> None:
     assert abs(dups / adults - rate) <= tol
     no_phone = con.execute("select avg((phone is null)::int) from residents").fetchone()[0]  # type: ignore[index]
     assert abs(no_phone - rate) <= tol
-    home = con.execute("select count(*) from observations where source = 'home_device' and value2 > value").fetchone()[0]  # type: ignore[index]
+    home = con.execute(
+        "select count(*) from observations where source = 'home_device' and value2 > value"
+    ).fetchone()[0]  # type: ignore[index]
     assert home == 0  # faults are in clinic records; device readings stay clean

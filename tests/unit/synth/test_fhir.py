@@ -49,16 +49,27 @@ def test_blood_pressure_is_a_panel_with_systolic_and_diastolic_components(tmp_pa
     for batch in generate(CONFIG):
         writer.write(batch)
     writer.close()
-    bp = [json.loads(x) for x in (tmp_path / "Observation.ndjson").read_text(encoding="utf-8").splitlines()]
+    bp = [
+        json.loads(x)
+        for x in (tmp_path / "Observation.ndjson").read_text(encoding="utf-8").splitlines()
+    ]
     bp = [o for o in bp if o["code"]["coding"][0]["code"] == "85354-9"]
     assert bp
     codes = [c["code"]["coding"][0]["code"] for c in bp[0]["component"]]
     assert codes == ["8480-6", "8462-4"]
     assert bp[0]["component"][0]["valueQuantity"]["code"] == "mm[Hg]"
-    patients = [json.loads(x) for x in (tmp_path / "Patient.ndjson").read_text(encoding="utf-8").splitlines()]
+    patients = [
+        json.loads(x)
+        for x in (tmp_path / "Patient.ndjson").read_text(encoding="utf-8").splitlines()
+    ]
     assert any(i["system"] == NATIONAL_ID_SYSTEM for p in patients for i in p["identifier"])
-    conditions = [json.loads(x) for x in (tmp_path / "Condition.ndjson").read_text(encoding="utf-8").splitlines()]
-    pairs = {(c["code"]["coding"][0]["code"], c["code"]["coding"][1]["code"][:3]) for c in conditions}
+    conditions = [
+        json.loads(x)
+        for x in (tmp_path / "Condition.ndjson").read_text(encoding="utf-8").splitlines()
+    ]
+    pairs = {
+        (c["code"]["coding"][0]["code"], c["code"]["coding"][1]["code"][:3]) for c in conditions
+    }
     assert ("38341003", "I10") in pairs and ("44054006", "E11") in pairs
 
 

@@ -17,7 +17,11 @@ from tests.unit.synth.metrics import concat
 
 def test_every_id_number_is_valid_and_agrees_with_the_record(batches: list[Batch]) -> None:
     residents = concat(batches, "residents").to_pylist()
-    dups = {r["resident_id"] for r in concat(batches, "resident_identifiers").to_pylist() if r["system"] == HIS_SYSTEM}
+    dups = {
+        r["resident_id"]
+        for r in concat(batches, "resident_identifiers").to_pylist()
+        if r["system"] == HIS_SYSTEM
+    }
     counties = {c.code for c in build_tree("330108").counties}
     checked = 0
     for r in residents:
@@ -34,7 +38,11 @@ def test_every_id_number_is_valid_and_agrees_with_the_record(batches: list[Batch
 
 def test_duplicates_from_the_second_system_carry_no_valid_id_number(batches: list[Batch]) -> None:
     residents = {r["id"]: r for r in concat(batches, "residents").to_pylist()}
-    dups = [r["resident_id"] for r in concat(batches, "resident_identifiers").to_pylist() if r["system"] == HIS_SYSTEM]
+    dups = [
+        r["resident_id"]
+        for r in concat(batches, "resident_identifiers").to_pylist()
+        if r["system"] == HIS_SYSTEM
+    ]
     assert dups
     for rid in dups:
         number = residents[rid]["id_number"]
@@ -46,12 +54,19 @@ def test_duplicates_from_the_second_system_carry_no_valid_id_number(batches: lis
             raise AssertionError(f"duplicate {rid} has a valid ID number")
 
 
-def test_record_numbers_are_unique_and_start_with_the_division_code(con: duckdb.DuckDBPyConnection) -> None:
+def test_record_numbers_are_unique_and_start_with_the_division_code(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
     total, distinct, bad = con.execute(
         "select count(*), count(distinct record_number), count(*) filter (where length(record_number) <> 17 or not starts_with(record_number, division_code)) from residents"
     ).fetchone()  # type: ignore[misc]
     assert total == distinct and bad == 0
-    assert con.execute("select count(*) - count(distinct id_number) from residents where id_number is not null").fetchone()[0] == 0  # type: ignore[index]
+    assert (
+        con.execute(
+            "select count(*) - count(distinct id_number) from residents where id_number is not null"
+        ).fetchone()[0]
+        == 0
+    )  # type: ignore[index]
 
 
 def test_division_tree_is_real_above_and_consistent_below() -> None:
@@ -71,7 +86,11 @@ def test_division_tree_is_real_above_and_consistent_below() -> None:
 def test_organisation_paths_follow_the_parent_chain(batches: list[Batch]) -> None:
     orgs = {o["id"]: o for o in batches[0].tables["organizations"].to_pylist()}
     for org in orgs.values():
-        expected = (orgs[org["parent_id"]]["path"] if org["parent_id"] else "/") + org["id"].replace("-", "") + "/"
+        expected = (
+            (orgs[org["parent_id"]]["path"] if org["parent_id"] else "/")
+            + org["id"].replace("-", "")
+            + "/"
+        )
         assert org["path"] == expected
     panel = 50_000 / batches[0].tables["teams"].num_rows
     assert 1_500 <= panel <= 3_500

@@ -11,7 +11,14 @@ from tests.unit.synth.metrics import fpg_control, htn_management
 
 LAST_FULL_YEAR = 2025  # the default end date is 2026-09-30
 
-HTN_BANDS = [(18, 24, 0.040), (25, 34, 0.061), (35, 44, 0.150), (45, 54, 0.30), (55, 64, 0.45), (65, 200, 0.55)]
+HTN_BANDS = [
+    (18, 24, 0.040),
+    (25, 34, 0.061),
+    (35, 44, 0.150),
+    (45, 54, 0.30),
+    (55, 64, 0.45),
+    (65, 200, 0.55),
+]
 
 
 def _within(observed: float, expected: float, n: int, floor: float = 0.01) -> bool:
@@ -20,8 +27,13 @@ def _within(observed: float, expected: float, n: int, floor: float = 0.01) -> bo
 
 
 @pytest.mark.parametrize(("low", "high", "expected"), HTN_BANDS)
-def test_hypertension_prevalence_by_age_band_matches_the_survey(con: duckdb.DuckDBPyConnection, low: int, high: int, expected: float) -> None:
-    n, rate = con.execute("select count(*), avg(has_hypertension::int) from truth where age between ? and ?", [low, high]).fetchone()  # type: ignore[misc]
+def test_hypertension_prevalence_by_age_band_matches_the_survey(
+    con: duckdb.DuckDBPyConnection, low: int, high: int, expected: float
+) -> None:
+    n, rate = con.execute(
+        "select count(*), avg(has_hypertension::int) from truth where age between ? and ?",
+        [low, high],
+    ).fetchone()  # type: ignore[misc]
     assert _within(rate, expected, n), (low, high, rate)
 
 
@@ -36,7 +48,9 @@ def test_hypertension_prevalence_by_age_band_matches_the_survey(con: duckdb.Duck
         ("aware_t2dm", "has_t2dm", 0.367, 0.04),
     ],
 )
-def test_adult_prevalence_and_awareness_match_the_surveys(con: duckdb.DuckDBPyConnection, column: str, where: str, expected: float, tolerance: float) -> None:
+def test_adult_prevalence_and_awareness_match_the_surveys(
+    con: duckdb.DuckDBPyConnection, column: str, where: str, expected: float, tolerance: float
+) -> None:
     rate = con.execute(f"select avg({column}::int) from truth where {where}").fetchone()[0]  # type: ignore[index]
     assert abs(rate - expected) <= tolerance, rate
 
@@ -49,11 +63,15 @@ def test_conditions_cluster_in_the_same_patients(con: duckdb.DuckDBPyConnection)
 
 
 def test_age_pyramid_looks_like_an_eastern_city(con: duckdb.DuckDBPyConnection) -> None:
-    children, elderly = con.execute("select avg((age < 15)::int), avg((age >= 65)::int) from truth").fetchone()  # type: ignore[misc]
+    children, elderly = con.execute(
+        "select avg((age < 15)::int), avg((age >= 65)::int) from truth"
+    ).fetchone()  # type: ignore[misc]
     assert 0.11 <= children <= 0.15 and 0.12 <= elderly <= 0.16
 
 
-def test_managed_hypertension_control_and_standard_management_are_in_the_published_range(con: duckdb.DuckDBPyConnection) -> None:
+def test_managed_hypertension_control_and_standard_management_are_in_the_published_range(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
     m = htn_management(con, LAST_FULL_YEAR)
     assert m["managed"] > 2_000
     assert 0.50 <= m["controlled"] <= 0.65, m
@@ -61,11 +79,15 @@ def test_managed_hypertension_control_and_standard_management_are_in_the_publish
     assert 0.03 <= m["lost"] <= 0.08, m
 
 
-def test_fasting_glucose_control_of_managed_diabetics_is_in_range(con: duckdb.DuckDBPyConnection) -> None:
+def test_fasting_glucose_control_of_managed_diabetics_is_in_range(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
     assert 0.45 <= fpg_control(con, LAST_FULL_YEAR) <= 0.60
 
 
-def test_follow_up_classification_agrees_with_the_recorded_values(con: duckdb.DuckDBPyConnection) -> None:
+def test_follow_up_classification_agrees_with_the_recorded_values(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
     wrong = con.execute(
         """
         select count(*) from follow_ups f join residents r on r.id = f.resident_id
@@ -104,8 +126,12 @@ def test_contract_coverage_meets_the_targets(con: duckdb.DuckDBPyConnection) -> 
     assert 0.35 <= overall <= 0.45 and 0.60 <= key <= 0.75, (overall, key)
 
 
-def test_deaths_give_a_believable_crude_rate_and_premature_mortality(con: duckdb.DuckDBPyConnection) -> None:
-    deaths = con.execute("select count(*) from residents where status = 'dead' and year(status_date) = 2025").fetchone()[0]  # type: ignore[index]
+def test_deaths_give_a_believable_crude_rate_and_premature_mortality(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    deaths = con.execute(
+        "select count(*) from residents where status = 'dead' and year(status_date) = 2025"
+    ).fetchone()[0]  # type: ignore[index]
     population = con.execute("select count(*) from truth").fetchone()[0]  # type: ignore[index]
     assert 0.004 <= deaths / population <= 0.008
     # WHO 40q30 over the whole window (3 years of deaths, person-years ≈ 3 × population).
@@ -123,7 +149,9 @@ def test_deaths_give_a_believable_crude_rate_and_premature_mortality(con: duckdb
         m = d / (3 * p)
         survive *= 1 - 5 * m / (1 + 2.5 * m)
     assert 0.08 <= 1 - survive <= 0.16, 1 - survive
-    cvd_share = con.execute("select avg(starts_with(death_cause_icd10, 'I')::int) from residents where status = 'dead'").fetchone()[0]  # type: ignore[index]
+    cvd_share = con.execute(
+        "select avg(starts_with(death_cause_icd10, 'I')::int) from residents where status = 'dead'"
+    ).fetchone()[0]  # type: ignore[index]
     assert 0.38 <= cvd_share <= 0.52
 
 
@@ -132,5 +160,7 @@ def test_a_tenth_of_followed_patients_use_a_home_device(con: duckdb.DuckDBPyConn
         "select (select count(*) from devices) / (select count(distinct resident_id) from follow_ups)"
     ).fetchone()[0]  # type: ignore[index]
     assert 0.07 <= share <= 0.12
-    weekly_or_daily = con.execute("select count(*) from observations where source = 'home_device'").fetchone()[0]  # type: ignore[index]
+    weekly_or_daily = con.execute(
+        "select count(*) from observations where source = 'home_device'"
+    ).fetchone()[0]  # type: ignore[index]
     assert weekly_or_daily > 20 * share * 1000

@@ -6,7 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from manbing.domain.observations import DBP_LOINC, SBP_LOINC, SPECS, ObservationKind
-from manbing.fhir.mappers.common import ATC, ICD10, LOINC, SNOMED, UCUM, iso_date, iso_datetime, prune, ref
+from manbing.fhir.mappers.common import (
+    ATC,
+    ICD10,
+    LOINC,
+    SNOMED,
+    UCUM,
+    iso_date,
+    iso_datetime,
+    prune,
+    ref,
+)
 
 # SNOMED CT concept and display of each programme's condition.
 CONDITION_SNOMED: dict[str, tuple[str, str]] = {
@@ -16,7 +26,15 @@ CONDITION_SNOMED: dict[str, tuple[str, str]] = {
     "copd": ("13645005", "Chronic obstructive lung disease"),
     "stroke": ("230690007", "Cerebrovascular accident"),
 }
-_UCUM_UNITS = {"mmHg": "mm[Hg]", "/min": "/min", "mmol/L": "mmol/L", "%": "%", "cm": "cm", "kg": "kg", "kg/m2": "kg/m2"}
+_UCUM_UNITS = {
+    "mmHg": "mm[Hg]",
+    "/min": "/min",
+    "mmol/L": "mmol/L",
+    "%": "%",
+    "cm": "cm",
+    "kg": "kg",
+    "kg/m2": "kg/m2",
+}
 _VITALS = {ObservationKind.BLOOD_PRESSURE, ObservationKind.HEART_RATE, ObservationKind.HEIGHT, ObservationKind.WEIGHT, ObservationKind.WAIST, ObservationKind.BMI}  # fmt: skip
 _ENCOUNTER_CLASS = {"1": ("AMB", "ambulatory"), "2": ("HH", "home health"), "3": ("VR", "virtual")}
 _ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -24,7 +42,14 @@ _CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
 
 def _quantity(value: float, unit: str) -> dict[str, Any]:
-    return prune({"value": value, "unit": unit, "system": UCUM if unit in _UCUM_UNITS else None, "code": _UCUM_UNITS.get(unit)})
+    return prune(
+        {
+            "value": value,
+            "unit": unit,
+            "system": UCUM if unit in _UCUM_UNITS else None,
+            "code": _UCUM_UNITS.get(unit),
+        }
+    )
 
 
 def condition_from_enrolment(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,9 +63,32 @@ def condition_from_enrolment(row: Mapping[str, Any]) -> dict[str, Any]:
         {
             "resourceType": "Condition",
             "id": str(row["id"]),
-            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
-            "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
-            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item"}]}],
+            "clinicalStatus": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                        "code": "active",
+                    }
+                ]
+            },
+            "verificationStatus": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                        "code": "confirmed",
+                    }
+                ]
+            },
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                            "code": "problem-list-item",
+                        }
+                    ]
+                }
+            ],
             "code": {"coding": coding},
             "subject": ref("Patient", row["resident_id"]),
             "onsetDateTime": iso_date(row.get("diagnosed_on")),
@@ -61,9 +109,13 @@ def encounter_from_follow_up(row: Mapping[str, Any]) -> dict[str, Any]:
             "class": {"system": _ACT_CODE, "code": code, "display": display},
             "type": [{"text": f"{row['form']} follow-up"}],
             "subject": ref("Patient", row["resident_id"]),
-            "participant": [{"individual": ref("Practitioner", row["practitioner_id"])}] if row.get("practitioner_id") else None,
+            "participant": [{"individual": ref("Practitioner", row["practitioner_id"])}]
+            if row.get("practitioner_id")
+            else None,
             "period": {"start": iso_date(row["visit_date"])},
-            "reasonCode": None if done else [{"text": row.get("outcome_reason") or str(row.get("outcome"))}],
+            "reasonCode": None
+            if done
+            else [{"text": row.get("outcome_reason") or str(row.get("outcome"))}],
             "serviceProvider": ref("Organization", row["organization_id"]),
         }
     )
@@ -79,18 +131,30 @@ def observation_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "id": str(row["id"]),
         "status": "final",
         "category": [{"coding": [{"system": _CATEGORY, "code": category}]}],
-        "code": {"coding": [{"system": LOINC, "code": row.get("loinc") or spec.loinc, "display": spec.label_zh}]},
+        "code": {
+            "coding": [
+                {"system": LOINC, "code": row.get("loinc") or spec.loinc, "display": spec.label_zh}
+            ]
+        },
         "subject": ref("Patient", row["resident_id"]),
         "encounter": ref("Encounter", row["follow_up_id"]) if row.get("follow_up_id") else None,
         "effectiveDateTime": iso_datetime(row["effective_at"]),
-        "performer": [ref("Organization", row["organization_id"])] if row.get("organization_id") else None,
+        "performer": [ref("Organization", row["organization_id"])]
+        if row.get("organization_id")
+        else None,
         "device": ref("Device", row["device_id"]) if row.get("device_id") else None,
     }
     if kind is ObservationKind.BLOOD_PRESSURE:
         resource["code"]["coding"][0]["display"] = "Blood pressure panel"
         resource["component"] = [
-            {"code": {"coding": [{"system": LOINC, "code": SBP_LOINC}]}, "valueQuantity": _quantity(row["value"], "mmHg")},
-            {"code": {"coding": [{"system": LOINC, "code": DBP_LOINC}]}, "valueQuantity": _quantity(row["value2"], "mmHg")},
+            {
+                "code": {"coding": [{"system": LOINC, "code": SBP_LOINC}]},
+                "valueQuantity": _quantity(row["value"], "mmHg"),
+            },
+            {
+                "code": {"coding": [{"system": LOINC, "code": DBP_LOINC}]},
+                "valueQuantity": _quantity(row["value2"], "mmHg"),
+            },
         ]
     elif row.get("value") is not None:
         resource["valueQuantity"] = _quantity(row["value"], str(row.get("unit") or spec.unit))
@@ -107,7 +171,11 @@ def medication_statement_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     dosage = prune(
         {
             "text": f"每日{row['times_per_day']}次" if row.get("times_per_day") else None,
-            "timing": {"repeat": {"frequency": row["times_per_day"], "period": 1, "periodUnit": "d"}} if row.get("times_per_day") else None,
+            "timing": {
+                "repeat": {"frequency": row["times_per_day"], "period": 1, "periodUnit": "d"}
+            }
+            if row.get("times_per_day")
+            else None,
             "route": {"text": row["route"]} if row.get("route") else None,
             "doseAndRate": dose,
         }
@@ -119,7 +187,10 @@ def medication_statement_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
             "status": "active" if row.get("active", True) else "completed",
             "medicationCodeableConcept": prune({"coding": coding, "text": row["name"]}),
             "subject": ref("Patient", row["resident_id"]),
-            "effectivePeriod": prune({"start": iso_date(row.get("start_date")), "end": iso_date(row.get("end_date"))}) or None,
+            "effectivePeriod": prune(
+                {"start": iso_date(row.get("start_date")), "end": iso_date(row.get("end_date"))}
+            )
+            or None,
             "dosage": [dosage] if dosage else None,
         }
     )

@@ -44,13 +44,37 @@ def patient_from_row(
         "id": str(row["id"]),
         "identifier": idents,
         "active": status in ("active", None),
-        "name": [prune({"use": "official", "text": row["name"], "family": family, "given": [given] if given else None})],
-        "telecom": [{"system": "phone", "value": row["phone"], "use": "mobile"}] if row.get("phone") else None,
+        "name": [
+            prune(
+                {
+                    "use": "official",
+                    "text": row["name"],
+                    "family": family,
+                    "given": [given] if given else None,
+                }
+            )
+        ],
+        "telecom": [{"system": "phone", "value": row["phone"], "use": "mobile"}]
+        if row.get("phone")
+        else None,
         "gender": _GENDER.get(str(row.get("sex")), "unknown"),
         "birthDate": iso_date(row["birth_date"]),
-        "address": [prune({"use": "home", "text": row.get("address"), "district": row.get("division_code"), "country": "CN"})],
-        "managingOrganization": ref("Organization", row["managing_org_id"]) if row.get("managing_org_id") else None,
-        "generalPractitioner": [ref("Practitioner", row["responsible_practitioner_id"])] if row.get("responsible_practitioner_id") else None,
+        "address": [
+            prune(
+                {
+                    "use": "home",
+                    "text": row.get("address"),
+                    "district": row.get("division_code"),
+                    "country": "CN",
+                }
+            )
+        ],
+        "managingOrganization": ref("Organization", row["managing_org_id"])
+        if row.get("managing_org_id")
+        else None,
+        "generalPractitioner": [ref("Practitioner", row["responsible_practitioner_id"])]
+        if row.get("responsible_practitioner_id")
+        else None,
     }
     if status == "dead":
         resource["deceasedDateTime"] = iso_date(row.get("status_date")) or None
@@ -82,9 +106,13 @@ def practitioner_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
         {
             "resourceType": "Practitioner",
             "id": str(row["id"]),
-            "identifier": [{"system": LICENCE_SYSTEM, "value": row["licence_number"]}] if row.get("licence_number") else None,
+            "identifier": [{"system": LICENCE_SYSTEM, "value": row["licence_number"]}]
+            if row.get("licence_number")
+            else None,
             "active": bool(row.get("active", True)),
-            "name": [prune({"text": row["name"], "family": family, "given": [given] if given else None})],
+            "name": [
+                prune({"text": row["name"], "family": family, "given": [given] if given else None})
+            ],
             "gender": _GENDER.get(str(row.get("sex")), "unknown"),
             "telecom": [{"system": "phone", "value": row["phone"]}] if row.get("phone") else None,
             "qualification": [{"code": {"text": row["title"]}}] if row.get("title") else None,

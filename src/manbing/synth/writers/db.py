@@ -15,8 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import Engine, inspect, text
-from sqlalchemy import Uuid
+from sqlalchemy import Engine, Uuid, inspect, text
 
 from manbing.db.session import make_engine
 from manbing.synth import tables
@@ -50,7 +49,9 @@ def ensure_schema(url: str) -> None:
         engine = make_engine(url)
         try:
             if not inspect(engine).has_table("residents"):
-                raise SchemaMissing("the database has no schema; run `alembic -x url=… upgrade head`")
+                raise SchemaMissing(
+                    "the database has no schema; run `alembic -x url=… upgrade head`"
+                )
         finally:
             engine.dispose()
         return
@@ -111,7 +112,9 @@ class DatabaseWriter:
 
     # SQLite -------------------------------------------------------------------------------
     def _insert(self, name: str, table: pa.Table) -> None:
-        columns = [_sqlite_column(table.column(c.name), c.type) for c in tables.sa_table(name).columns]
+        columns = [
+            _sqlite_column(table.column(c.name), c.type) for c in tables.sa_table(name).columns
+        ]
         names = ", ".join(c.name for c in tables.sa_table(name).columns)
         marks = ", ".join("?" for _ in columns)
         sql = f"insert into {name} ({names}) values ({marks})"
@@ -131,7 +134,7 @@ class DatabaseWriter:
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()
-            with cur.copy(f"copy {name} ({cols}) from stdin with (format csv)") as copy:  # type: ignore[attr-defined]
+            with cur.copy(f"copy {name} ({cols}) from stdin with (format csv)") as copy:
                 view = buf.getbuffer()
                 for start in range(0, len(view), 1 << 20):
                     copy.write(view[start : start + (1 << 20)])
@@ -160,7 +163,9 @@ class DatabaseWriter:
             ).all()
             for table_name, con_name, definition in fks:
                 conn.execute(text(f'alter table {table_name} drop constraint "{con_name}"'))
-                self._dropped.append(f'alter table {table_name} add constraint "{con_name}" {definition}')
+                self._dropped.append(
+                    f'alter table {table_name} add constraint "{con_name}" {definition}'
+                )
             for index_name, definition in idx:
                 conn.execute(text(f'drop index "{index_name}"'))
                 self._dropped.insert(0, definition)
@@ -169,9 +174,10 @@ class DatabaseWriter:
 def _sqlite_column(col: pa.ChunkedArray, sa_type: Any) -> list[Any]:
     """Values in the form SQLAlchemy stores them on SQLite (uuid hex, ISO dates and times)."""
     if isinstance(sa_type, Uuid):
-        return pc.replace_substring(col, "-", "").to_pylist()
-    if pa.types.is_date32(col.type):
-        return col.cast(pa.string()).to_pylist()
-    if pa.types.is_timestamp(col.type):
-        return pc.strftime(col, "%Y-%m-%d %H:%M:%S").to_pylist()
-    return col.to_pylist()
+        col = pc.replace_substring(col, "-", "")
+    elif pa.types.is_date32(col.type):
+        col = col.cast(pa.string())
+    elif pa.types.is_timestamp(col.type):
+        col = pc.strftime(col, "%Y-%m-%d %H:%M:%S")
+    values: list[Any] = col.to_pylist()
+    return values

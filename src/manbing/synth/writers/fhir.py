@@ -52,7 +52,14 @@ def resources(batch: Batch) -> Iterator[tuple[str | None, dict[str, Any]]]:
 
 
 class FhirWriter:
-    def __init__(self, directory: Path, *, bundle: bool = False, bundle_size: int = 100, replace: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        bundle: bool = False,
+        bundle_size: int = 100,
+        replace: bool = False,
+    ) -> None:
         if directory.exists() and any(directory.iterdir()):
             if not replace:
                 raise FileExistsError(f"{directory} is not empty: pass --replace to overwrite it")
@@ -79,7 +86,9 @@ class FhirWriter:
             self._write_bundle(shared)
         patients = list(by_patient)
         for start in range(0, len(patients), self.bundle_size):
-            self._write_bundle([r for p in patients[start : start + self.bundle_size] for r in by_patient[p]])
+            self._write_bundle(
+                [r for p in patients[start : start + self.bundle_size] for r in by_patient[p]]
+            )
 
     def close(self) -> None:
         for f in self._files.values():
