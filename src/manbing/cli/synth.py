@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from manbing.synth.config import DEFAULT_END_DATE, SynthConfig
 from manbing.synth.generator import Batch, generate
+from manbing.synth.writers.fhir import FhirMappers
 
 
 class Target(StrEnum):
@@ -135,9 +136,25 @@ def _writer(
 
         return FhirWriter(
             directory,
+            fhir_mappers(),
             bundle=fhir_format is FhirFormat.BUNDLE,
             bundle_size=bundle_size,
             replace=replace,
         )
     except FileExistsError as exc:
         raise typer.BadParameter(str(exc)) from exc
+
+
+def fhir_mappers() -> FhirMappers:
+    """The FHIR server's row mappers, handed to the synth writer (the layers stay independent)."""
+    from manbing.fhir import mappers as m
+
+    return FhirMappers(
+        patient=m.patient_from_row,
+        organization=m.organization_from_row,
+        practitioner=m.practitioner_from_row,
+        condition=m.condition_from_enrolment,
+        encounter=m.encounter_from_follow_up,
+        observation=m.observation_from_row,
+        medication_statement=m.medication_statement_from_row,
+    )

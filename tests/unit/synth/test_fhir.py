@@ -14,6 +14,7 @@ from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.practitioner import Practitioner
 
+from manbing.cli.synth import fhir_mappers
 from manbing.db.models.residents import NATIONAL_ID_SYSTEM
 from manbing.synth.config import SynthConfig
 from manbing.synth.generator import generate
@@ -32,7 +33,7 @@ CONFIG = SynthConfig(residents=3_000, seed=3, chunk_size=3_000)
 
 
 def test_every_ndjson_resource_validates_with_r4b(tmp_path: Path) -> None:
-    writer = FhirWriter(tmp_path)
+    writer = FhirWriter(tmp_path, fhir_mappers())
     for batch in generate(CONFIG):
         writer.write(batch)
     writer.close()
@@ -45,7 +46,7 @@ def test_every_ndjson_resource_validates_with_r4b(tmp_path: Path) -> None:
 
 
 def test_blood_pressure_is_a_panel_with_systolic_and_diastolic_components(tmp_path: Path) -> None:
-    writer = FhirWriter(tmp_path)
+    writer = FhirWriter(tmp_path, fhir_mappers())
     for batch in generate(CONFIG):
         writer.write(batch)
     writer.close()
@@ -74,7 +75,7 @@ def test_blood_pressure_is_a_panel_with_systolic_and_diastolic_components(tmp_pa
 
 
 def test_transaction_bundles_validate(tmp_path: Path) -> None:
-    writer = FhirWriter(tmp_path, bundle=True, bundle_size=50)
+    writer = FhirWriter(tmp_path, fhir_mappers(), bundle=True, bundle_size=50)
     for batch in generate(SynthConfig(residents=1_000, seed=3, chunk_size=1_000)):
         writer.write(batch)
     writer.close()

@@ -1,60 +1,68 @@
-"""FHIR R4 output: NDJSON per resource type, or transaction Bundles per N patients."""
+"""FHIR R4 output: NDJSON per resource type, or transaction Bundles per N patients.
+
+The row → resource mappers live in ``manbing.fhir.mappers``; ``manbing.synth`` and
+``manbing.fhir`` are independent layers, so the caller (the CLI) passes them in.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from manbing.fhir.mappers import (
-    condition_from_enrolment,
-    encounter_from_follow_up,
-    medication_statement_from_row,
-    observation_from_row,
-    organization_from_row,
-    patient_from_row,
-    practitioner_from_row,
-)
 from manbing.synth.generator import Batch
 
 Mapper = Callable[[Mapping[str, Any]], dict[str, Any]]
-# table → (mapper, the column naming the patient the resource belongs to)
-_CLINICAL: dict[str, tuple[Mapper, str]] = {
-    "enrolments": (condition_from_enrolment, "resident_id"),
-    "follow_ups": (encounter_from_follow_up, "resident_id"),
-    "observations": (observation_from_row, "resident_id"),
-    "medication_statements": (medication_statement_from_row, "resident_id"),
-}
+PatientMapper = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], dict[str, Any]]
 
 
-def resources(batch: Batch) -> Iterator[tuple[str | None, dict[str, Any]]]:
+@dataclass(frozen=True)
+class FhirMappers:
+    patient: PatientMapper
+    organization: Mapper
+    practitioner: Mapper
+    condition: Mapper  # from an enrolments row
+    encounter: Mapper  # from a follow_ups row
+    observation: Mapper
+    medication_statement: Mapper
+
+
+def resources(batch: Batch, m: FhirMappers) -> Iterator[tuple[str | None, dict[str, Any]]]:
     """(patient id or None, resource) for every mapped row of a batch."""
     t = batch.tables
     if "organizations" in t:
         for row in t["organizations"].to_pylist():
-            yield None, organization_from_row(row)
+            yield None, m.organization(row)
     if "practitioners" in t:
         for row in t["practitioners"].to_pylist():
-            yield None, practitioner_from_row(row)
+            yield None, m.practitioner(row)
     if "residents" in t:
         idents: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for ident in t["resident_identifiers"].to_pylist():
             idents[ident["resident_id"]].append(ident)
         for row in t["residents"].to_pylist():
-            yield row["id"], patient_from_row(row, idents.get(row["id"], ()))
-    for name, (mapper, key) in _CLINICAL.items():
+            yield row["id"], m.patient(row, idents.get(row["id"], []))
+    clinical = (
+        ("enrolments", m.condition),
+        ("follow_ups", m.encounter),
+        ("observations", m.observation),
+        ("medication_statements", m.medication_statement),
+    )
+    for name, mapper in clinical:
         if name in t:
             for row in t[name].to_pylist():
-                yield row[key], mapper(row)
+                yield row["resident_id"], mapper(row)
 
 
 class FhirWriter:
     def __init__(
         self,
         directory: Path,
+        mappers: FhirMappers,
         *,
         bundle: bool = False,
         bundle_size: int = 100,
@@ -66,6 +74,7 @@ class FhirWriter:
             shutil.rmtree(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
+        self.mappers = mappers
         self.bundle = bundle
         self.bundle_size = bundle_size
         self.rows: dict[str, int] = {}
@@ -74,12 +83,12 @@ class FhirWriter:
 
     def write(self, batch: Batch) -> None:
         if not self.bundle:
-            for _patient, res in resources(batch):
+            for _patient, res in resources(batch, self.mappers):
                 self._ndjson(res)
             return
         shared: list[dict[str, Any]] = []
         by_patient: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for patient, res in resources(batch):
+        for patient, res in resources(batch, self.mappers):
             (by_patient[patient] if patient else shared).append(res)
             self.rows[res["resourceType"]] = self.rows.get(res["resourceType"], 0) + 1
         if shared:
