@@ -1,0 +1,1 @@
+"""Writers of generated batches: operational database, Parquet warehouse, FHIR files."""
