@@ -29,7 +29,7 @@ def test_the_demo_command_prepares_a_district_prints_logins_and_serves(tmp_path:
     }
     env.pop("MANBING_MODE", None)
     prepared = subprocess.run(
-        [str(manbing), "demo", "--no-serve"],
+        [str(manbing), "demo", "--no-serve", "--residents", "3000"],
         env=env,
         capture_output=True,
         text=True,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
@@ -65,6 +64,9 @@ def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     reset: Annotated[bool, typer.Option(help="delete and rebuild the demo database")] = False,
+    residents: Annotated[int, typer.Option(help="size of the synthetic district")] = 20_000,
+    region: Annotated[str, typer.Option(help="GB/T 2260 county code of the district")] = "330108",
+    seed: Annotated[int, typer.Option(help="random seed of the synthetic district")] = 7,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="prepare the data, print logins, exit")
     ] = False,
@@ -80,26 +82,47 @@ def demo(
         for suffix in ("", "-wal", "-shm"):
             Path(path + suffix).unlink(missing_ok=True)
     migrate.upgrade(settings.database_url)
-    logins = _load_demo_district(settings)
+    logins = _load_demo_district(settings, residents, region, seed)
     _print_logins(logins, host, port)
     if not no_serve:
         serve(host, port)
 
 
-def _load_demo_district(settings: Settings) -> list[DemoLogin]:
-    from manbing.synth import fixed_district
-
+def _load_demo_district(
+    settings: Settings, residents: int, region: str, seed: int
+) -> list[DemoLogin]:
     engine = make_engine(settings.database_url)
     with make_session_factory(engine)() as session:
-        if session.scalar(select(func.count()).select_from(Organization)) == 0:
-            console.print("loading the demo district …")
-            fixed_district.build(session, today=date.today())
+        empty = session.scalar(select(func.count()).select_from(Organization)) == 0
+    if empty:
+        _generate_district(settings.database_url, residents, region, seed)
+    with make_session_factory(engine)() as session:
         logins = create_demo_accounts(session)
-        residents = session.scalar(select(func.count()).select_from(Resident))
+        loaded = session.scalar(select(func.count()).select_from(Resident))
         session.commit()
     engine.dispose()
-    console.print(f"{residents} residents in the demo database ({settings.database_url})")
+    console.print(f"{loaded} residents in the demo database ({settings.database_url})")
     return logins
+
+
+def _generate_district(url: str, residents: int, region: str, seed: int) -> None:
+    """Fill the empty database with a synthetic district (the same as ``manbing synth --to db``)."""
+    from manbing.synth.config import SynthConfig
+    from manbing.synth.generator import generate
+    from manbing.synth.writers.db import DatabaseWriter
+
+    config = SynthConfig(residents=residents, region=region, seed=seed)
+    try:
+        config.check()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    console.print(
+        f"generating a synthetic district: {residents} residents of {region}, seed {seed} …"
+    )
+    writer = DatabaseWriter(url, append=False, replace=False)
+    for batch in generate(config):
+        writer.write(batch)
+    writer.close()
 
 
 def _print_logins(logins: list[DemoLogin], host: str, port: int) -> None:
