@@ -27,7 +27,7 @@ from manbing.db.models import (
     WorklistTask,
 )
 from manbing.domain.audit import AuditAction
-from manbing.domain.errors import InvalidInput
+from manbing.domain.errors import InvalidInput, NotFound
 from manbing.domain.followup_form import (
     Adherence,
     DorsalisPedis,
@@ -313,6 +313,17 @@ def _recorded_from(session: Session, follow_up: FollowUp) -> Recorded:
         urgent=bool(referral_task and referral_task.detail.get("urgent")),
         reasons_zh=reasons,
     )
+
+
+def get(uow: UnitOfWork, actor: Actor, follow_up_id: uuid.UUID) -> Recorded:
+    """A stored visit's outcome (class, next visit, referral decision), within scope."""
+    access.require(actor, Permission.READ_RESIDENTS)
+    with uow:
+        found = uow.session.get(FollowUp, follow_up_id)
+        if found is None:
+            raise NotFound("未找到该随访记录", "follow-up not found")
+        access.get_resident(uow.session, actor, found.resident_id)
+        return _recorded_from(uow.session, found)
 
 
 def _existing(session: Session, key: str | None) -> FollowUp | None:
