@@ -97,6 +97,9 @@ def test_a_doctor_of_another_centre_cannot_open_search_or_export_the_resident(
         ("POST", f"/residents/{rid}/follow-up", form),
         ("POST", f"/residents/{rid}/follow-up/preview", form),
         ("POST", f"/residents/{rid}/risk", {"csrf_token": token, "sbp": "150", "waist_cm": "90", "bmi": "25"}),
+        ("POST", f"/residents/{rid}/screening", {"csrf_token": token, "sbp": "150", "dbp": "95"}),
+        ("POST", f"/residents/{rid}/enrol", {"csrf_token": token, "programme": "t2dm"}),
+        ("POST", f"/residents/{rid}/contract", {"csrf_token": token, "team_id": str(rid), "package_id": str(rid)}),
         ("GET", f"/referrals/{referral_id}", None),
     ]  # fmt: skip
     for method, path, data in page_calls:

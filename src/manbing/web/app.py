@@ -20,6 +20,7 @@ from manbing.web.api import session as session_api
 from manbing.web.container import Container
 from manbing.web.ui import clinic as clinic_pages
 from manbing.web.ui import pages
+from manbing.web.ui import registry as registry_pages
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(residents_api.router)
     app.include_router(followups_api.router)
     app.include_router(clinic_api.router)
+    app.include_router(registry_pages.router)
     app.include_router(clinic_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

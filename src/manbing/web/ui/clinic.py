@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,7 +25,7 @@ from manbing.domain.followup_form import (
 from manbing.domain.organisations import Permission, Scope
 from manbing.domain.referrals import Urgency
 from manbing.domain.rules import DangerSign, DiabetesSymptom, HypertensionSymptom
-from manbing.services import followups, records, referrals, worklist
+from manbing.services import contracts, followups, records, referrals, worklist
 from manbing.services.actor import Actor
 from manbing.web.api.followups import FollowUpIn
 from manbing.web.deps import ContainerDep, OptionalActorDep, check_csrf
@@ -52,10 +53,13 @@ def start(
     actor: OptionalActorDep,
     container: ContainerDep,
     sort: Annotated[worklist.DueSort, Query()] = worklist.DueSort.OVERDUE,
+    q: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
     """The start page: the worklist for primary-care staff, the inbox for specialists."""
     if actor is None:
         return _login()
+    if q:  # the search box of the old start page keeps working
+        return RedirectResponse(f"/residents?{urlencode({'q': q})}", status_code=303)
     if actor.can(Permission.RECEIVE_REFERRALS):
         return RedirectResponse("/referrals/inbox", status_code=303)
     if not is_clinical(actor):
@@ -69,6 +73,7 @@ def _record_context(
 ) -> dict[str, Any]:
     chart = records.chart(container.uow(), actor, resident_id, container.clock)
     refs = referrals.for_resident(container.uow(), actor, resident_id)
+    teams, packages = contracts.options(container.uow(), actor) if is_clinical(actor) else ([], [])
     return {
         "actor": actor,
         "chart": chart,
@@ -82,6 +87,9 @@ def _record_context(
         },
         "risk_error": None,
         "risk_values": {},
+        "teams": teams,
+        "packages": packages,
+        "eligible_screening": chart.resident.age >= 35,
     }
 
 
