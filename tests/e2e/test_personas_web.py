@@ -83,6 +83,9 @@ def test_a_doctor_of_another_centre_cannot_open_search_or_export_the_resident(
         ("POST", "/api/v1/referrals",
          {"resident_id": rid, "to_org_id": str(victim.managing_org_id), "urgency": "routine",
           "reason_text": "x"}),
+        ("POST", f"/api/v1/residents/{rid}/screenings", {"sbp": 150, "dbp": 95}),
+        ("POST", f"/api/v1/residents/{rid}/enrolments", {"programme": "t2dm"}),
+        ("POST", f"/api/v1/residents/{rid}/contracts", {"team_id": rid, "package_id": rid}),
         ("GET", f"/api/v1/referrals/{referral_id}", None),
         ("POST", f"/api/v1/referrals/{referral_id}/acknowledge", None),
     ]  # fmt: skip

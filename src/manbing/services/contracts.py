@@ -109,7 +109,12 @@ def sign(
     end: date | None = None,
 ) -> ContractView:
     access.require(actor, Permission.WRITE_CLINICAL)
-    start = start or clock.today()
+    today = clock.today()
+    start = start or today
+    if abs((start - today).days) > 366:
+        raise InvalidInput(
+            "start_date", "签约开始日期应在今天前后一年内", "start must be within a year of today"
+        )
     end = end or default_end(start)
     check_period(start, end)
     with uow:

@@ -15,6 +15,7 @@ from manbing.services.clock import Clock
 from manbing.web import errors
 from manbing.web.api import clinic as clinic_api
 from manbing.web.api import followups as followups_api
+from manbing.web.api import registry as registry_api
 from manbing.web.api import residents as residents_api
 from manbing.web.api import session as session_api
 from manbing.web.container import Container
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(residents_api.router)
     app.include_router(followups_api.router)
     app.include_router(clinic_api.router)
+    app.include_router(registry_api.router)
     app.include_router(registry_pages.router)
     app.include_router(clinic_pages.router)
     app.include_router(pages.router)
