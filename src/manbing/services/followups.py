@@ -23,6 +23,8 @@ from manbing.db.models import (
     FollowUpMedication,
     MedicationStatement,
     Observation,
+    Organization,
+    Practitioner,
     Resident,
     WorklistTask,
 )
@@ -324,6 +326,61 @@ def get(uow: UnitOfWork, actor: Actor, follow_up_id: uuid.UUID) -> Recorded:
             raise NotFound("未找到该随访记录", "follow-up not found")
         access.get_resident(uow.session, actor, found.resident_id)
         return _recorded_from(uow.session, found)
+
+
+@dataclass(frozen=True)
+class PrintableVisit:
+    """One stored visit with everything the national paper form prints."""
+
+    resident_name: str
+    record_number: str
+    sex: str
+    age: int
+    organization: str
+    practitioner: str
+    fields: dict[str, object]
+    medications: list[dict[str, object]]
+
+
+def printable(
+    uow: UnitOfWork, actor: Actor, resident_id: uuid.UUID, follow_up_id: uuid.UUID, clock: Clock
+) -> PrintableVisit:
+    access.require(actor, Permission.READ_RESIDENTS)
+    access.require(actor, Permission.SEE_UNMASKED_PII)  # the paper form carries the full name
+    with uow:
+        session = uow.session
+        resident = access.get_resident(session, actor, resident_id)
+        found = session.get(FollowUp, follow_up_id)
+        if found is None or found.resident_id != resident.id:
+            raise NotFound("未找到该随访记录", "follow-up not found")
+        org = session.get(Organization, found.organization_id)
+        doctor = session.get(Practitioner, found.practitioner_id) if found.practitioner_id else None
+        fields = {c.key: getattr(found, c.key) for c in FollowUp.__table__.columns}
+        meds = [
+            {c.key: getattr(m, c.key) for c in FollowUpMedication.__table__.columns}
+            for m in found.medications
+        ]
+        audit.record(
+            session,
+            actor,
+            AuditAction.EXPORT,
+            "follow_up_form",
+            at=clock.now(),
+            entity_id=found.id,
+            resident_id=resident.id,
+        )
+        result = PrintableVisit(
+            resident_name=resident.name,
+            record_number=resident.record_number,
+            sex=resident.sex.value,
+            age=age_on(resident.birth_date, found.visit_date),
+            organization=org.name if org else "",
+            practitioner=doctor.name if doctor else "",
+            fields=fields,
+            medications=meds,
+        )
+        uow.commit()
+        return result
 
 
 def _existing(session: Session, key: str | None) -> FollowUp | None:

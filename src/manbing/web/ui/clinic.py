@@ -30,6 +30,7 @@ from manbing.services.actor import Actor
 from manbing.web.api.followups import FollowUpIn
 from manbing.web.deps import ContainerDep, OptionalActorDep, check_csrf
 from manbing.web.errors import _PYDANTIC_ZH
+from manbing.web.ui.pdf import PdfUnavailable, html_to_pdf
 from manbing.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -403,3 +404,94 @@ async def referral_action(
     else:
         raise InvalidInput("action", "不支持的操作", "unknown action")
     return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+
+
+_FORM_TITLES = {
+    "hypertension": "高血压患者随访服务记录表",
+    "diabetes": "2型糖尿病患者随访服务记录表",
+    "combined": "高血压、2型糖尿病患者随访服务记录表",
+}
+
+
+def _print_context(visit: followups.PrintableVisit, pdf_url: str) -> dict[str, Any]:
+    f = visit.fields
+
+    def label(enum: Any, value: Any, labels: dict[str, str]) -> str:
+        return labels.get(str(getattr(value, "value", value)), "—") if value is not None else "—"
+
+    rating = {"1": "良好", "2": "一般", "3": "差"}
+    symptom_labels = {s.value: s.label_zh for s in HypertensionSymptom}
+    dm_labels = {s.value: s.label_zh for s in DiabetesSymptom}
+    sign_labels = {f"danger:{s.value}": s.label_zh for s in DangerSign}
+    symptoms = []
+    for code in f["symptoms"] or []:  # type: ignore[attr-defined]
+        text = str(code)
+        if text in sign_labels:
+            symptoms.append(sign_labels[text])
+        elif text.startswith("d"):
+            symptoms.append(dm_labels.get(text[1:], text))
+        elif f["form"] == "diabetes":
+            symptoms.append(dm_labels.get(text, text))
+        else:
+            symptoms.append(symptom_labels.get(text, text))
+    form_code = str(getattr(f["form"], "value", f["form"]))
+    classification = str(f["classification"] or "")
+    return {
+        "v": visit,
+        "title": _FORM_TITLES.get(form_code, _FORM_TITLES["hypertension"]),
+        "pdf_url": pdf_url,
+        "symptoms": symptoms,
+        "mode": label(VisitMode, f["mode"], {"1": "门诊", "2": "家庭", "3": "电话"}),
+        "pedis": label(
+            DorsalisPedis, f["dorsalis_pedis"], {"1": "触及正常", "2": "减弱", "3": "消失"}
+        ),
+        "salt": f"{label(SaltIntake, f['salt_intake'], {'light': '轻', 'medium': '中', 'heavy': '重'})}"
+        f" / {label(SaltIntake, f['salt_intake_target'], {'light': '轻', 'medium': '中', 'heavy': '重'})}",
+        "psychological": label(Rating, f["psychological"], rating),
+        "compliance": label(Rating, f["compliance"], rating),
+        "adherence": label(Adherence, f["adherence"], {"1": "规律", "2": "间断", "3": "不服药"}),
+        "hypo": label(Hypoglycaemia, f["hypoglycaemia"], {"1": "无", "2": "偶尔", "3": "频繁"}),
+        "classification": {"1": "控制满意", "2": "控制不满意", "3": "不良反应", "4": "并发症"}.get(
+            classification, "—"
+        ),
+    }
+
+
+@router.get("/residents/{resident_id}/follow-ups/{follow_up_id}/print", response_class=HTMLResponse)
+def followup_print(
+    resident_id: uuid.UUID,
+    follow_up_id: uuid.UUID,
+    request: Request,
+    actor: OptionalActorDep,
+    container: ContainerDep,
+) -> Response:
+    """The standard paper form, laid out for A4 (print from the browser or download the PDF)."""
+    if actor is None:
+        return _login()
+    visit = followups.printable(container.uow(), actor, resident_id, follow_up_id, container.clock)
+    pdf_url = f"/residents/{resident_id}/follow-ups/{follow_up_id}/form.pdf"
+    return render(request, "followup_print.html", _print_context(visit, pdf_url))
+
+
+@router.get("/residents/{resident_id}/follow-ups/{follow_up_id}/form.pdf")
+def followup_pdf(
+    resident_id: uuid.UUID,
+    follow_up_id: uuid.UUID,
+    request: Request,
+    actor: OptionalActorDep,
+    container: ContainerDep,
+) -> Response:
+    if actor is None:
+        return _login()
+    visit = followups.printable(container.uow(), actor, resident_id, follow_up_id, container.clock)
+    html = render(request, "followup_print.html", _print_context(visit, "")).body
+    try:
+        pdf = html_to_pdf(bytes(html).decode("utf-8"))
+    except PdfUnavailable as exc:
+        return HTMLResponse(f"PDF 暂不可用：{exc}", status_code=503)
+    name = f"followup-{visit.record_number}-{visit.fields['visit_date']}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
