@@ -86,6 +86,7 @@ def test_a_doctor_of_another_centre_cannot_open_search_or_export_the_resident(
         ("POST", f"/api/v1/residents/{rid}/screenings", {"sbp": 150, "dbp": 95}),
         ("POST", f"/api/v1/residents/{rid}/enrolments", {"programme": "t2dm"}),
         ("POST", f"/api/v1/residents/{rid}/contracts", {"team_id": rid, "package_id": rid}),
+        ("POST", f"/api/v1/residents/{rid}/health-checks", {"sbp": 120, "dbp": 80}),
         ("GET", f"/api/v1/referrals/{referral_id}", None),
         ("POST", f"/api/v1/referrals/{referral_id}/acknowledge", None),
     ]  # fmt: skip
@@ -103,6 +104,7 @@ def test_a_doctor_of_another_centre_cannot_open_search_or_export_the_resident(
         ("POST", f"/residents/{rid}/screening", {"csrf_token": token, "sbp": "150", "dbp": "95"}),
         ("POST", f"/residents/{rid}/enrol", {"csrf_token": token, "programme": "t2dm"}),
         ("POST", f"/residents/{rid}/contract", {"csrf_token": token, "team_id": str(rid), "package_id": str(rid)}),
+        ("POST", f"/residents/{rid}/health-check", {"csrf_token": token, "sbp": "120", "dbp": "80"}),
         ("GET", f"/referrals/{referral_id}", None),
     ]  # fmt: skip
     for method, path, data in page_calls:

@@ -80,3 +80,30 @@ def test_screening_enrolment_and_contract_from_the_record_page(client: TestClien
         headers=HTML,
     )
     assert signed.status_code == 200 and "续约一年" in signed.text and "基础服务包" in signed.text
+
+
+def test_the_annual_health_check_is_saved_and_bad_values_are_refused_in_chinese(
+    client: TestClient,
+) -> None:
+    token = login(client)
+    rid = client.get("/api/v1/worklist").json()["due"][0]["resident_id"]
+    bad = client.post(
+        f"/residents/{rid}/health-check",
+        data={"csrf_token": token, "sbp": "128", "dbp": "80", "waist_cm": "900"},
+        headers=HTML,
+    )
+    assert bad.status_code == 422
+    assert re.search(r'data-field="waist_cm">腰围应在', bad.text)
+    saved = client.post(
+        f"/residents/{rid}/health-check",
+        data={"csrf_token": token, "sbp": "128", "dbp": "80", "height_cm": "160",
+              "weight_kg": "64", "conclusion": "体检未见异常", "guidance": "recheck"},
+        headers=HTML,
+    )  # fmt: skip
+    assert saved.status_code == 200 and "体检未见异常" in saved.text and "BMI 25.0" in saved.text
+    api = client.post(
+        f"/api/v1/residents/{rid}/health-checks",
+        json={"sbp": 350, "dbp": 90},
+        headers={"X-CSRF-Token": token},
+    )
+    assert api.status_code == 422 and api.json()["error"]["field"] == "sbp"

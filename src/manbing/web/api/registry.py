@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from manbing.domain.programmes import Programme
-from manbing.services import contracts, enrolments, screening
+from manbing.services import contracts, enrolments, health_checks, screening
 from manbing.web.api.schemas import ERRORS, CreatedOut
 from manbing.web.deps import ActorDep, ContainerDep, CsrfDep
 
@@ -130,3 +130,39 @@ def expiring_contracts(
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> list[contracts.ContractView]:
     return contracts.expiring(container.uow(), actor, container.clock, days)
+
+
+class HealthCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    check_date: date | None = None
+    temperature_c: Annotated[float, Field(ge=0, le=100)] | None = None
+    pulse: Annotated[int, Field(ge=0, le=1000)] | None = None
+    respiration: Annotated[int, Field(ge=0, le=1000)] | None = None
+    sbp: Annotated[int, Field(ge=0, le=1000)] | None = None
+    dbp: Annotated[int, Field(ge=0, le=1000)] | None = None
+    height_cm: Annotated[float, Field(ge=0, le=1000)] | None = None
+    weight_kg: Annotated[float, Field(ge=0, le=1000)] | None = None
+    waist_cm: Annotated[float, Field(ge=0, le=1000)] | None = None
+    fasting_glucose: Annotated[float, Field(ge=0, le=1000)] | None = None
+    self_care_score: Annotated[int, Field(ge=0, le=1000)] | None = None
+    conclusion: Annotated[str, Field(max_length=1000)] | None = None
+    guidance: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=10
+    )
+
+
+@router.post(
+    "/residents/{resident_id}/health-checks",
+    response_model=health_checks.HealthCheckView,
+    status_code=201,
+    tags=["health checks"],
+)
+def record_health_check(
+    resident_id: uuid.UUID, body: HealthCheckIn, actor: ActorDep, container: ContainerDep
+) -> health_checks.HealthCheckView:
+    """年度健康体检: vitals, measurements, health evaluation and guidance."""
+    data = health_checks.HealthCheckInput(
+        resident_id=resident_id,
+        **{**body.model_dump(exclude={"guidance"}), "guidance": tuple(body.guidance)},
+    )
+    return health_checks.record(container.uow(), actor, data, container.clock)

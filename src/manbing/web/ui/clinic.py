@@ -25,7 +25,7 @@ from manbing.domain.followup_form import (
 from manbing.domain.organisations import Permission, Scope
 from manbing.domain.referrals import Urgency
 from manbing.domain.rules import DangerSign, DiabetesSymptom, HypertensionSymptom
-from manbing.services import contracts, followups, records, referrals, worklist
+from manbing.services import contracts, followups, health_checks, records, referrals, worklist
 from manbing.services.actor import Actor
 from manbing.web.api.followups import FollowUpIn
 from manbing.web.deps import ContainerDep, OptionalActorDep, check_csrf
@@ -91,6 +91,7 @@ def _record_context(
         "teams": teams,
         "packages": packages,
         "eligible_screening": chart.resident.age >= 35,
+        "health_checks": health_checks.for_resident(container.uow(), actor, resident_id),
     }
 
 

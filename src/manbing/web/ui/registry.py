@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from manbing.domain.errors import Conflict, InvalidInput
 from manbing.domain.programmes import Programme
 from manbing.domain.values import Sex
-from manbing.services import contracts, enrolments, residents, screening
+from manbing.services import contracts, enrolments, health_checks, residents, screening
 from manbing.services.actor import Actor
 from manbing.web.deps import ContainerDep, OptionalActorDep, check_csrf
 from manbing.web.ui.clinic import _record_context
@@ -236,3 +236,41 @@ async def screening_submit(
     context = _record_context(actor, container, resident_id)
     context["screening_outcome"] = outcome
     return render(request, "record.html", context)
+
+
+@router.post("/residents/{resident_id}/health-check", response_class=HTMLResponse)
+async def health_check_submit(
+    resident_id: uuid.UUID, request: Request, actor: OptionalActorDep, container: ContainerDep
+) -> Response:
+    if actor is None:
+        return _login()
+    form, _ = await _record_action(request, actor, container, resident_id, "health")
+
+    def opt_int(name: str, label: str) -> int | None:
+        return _int(form, name, label) if _s(form, name) else None
+
+    try:
+        health_checks.record(
+            container.uow(),
+            actor,
+            health_checks.HealthCheckInput(
+                resident_id=resident_id,
+                check_date=_date(form, "check_date", "体检日期"),
+                temperature_c=_float(form, "temperature_c", "体温"),
+                pulse=opt_int("pulse", "脉率"),
+                respiration=opt_int("respiration", "呼吸频率"),
+                sbp=opt_int("sbp", "收缩压"),
+                dbp=opt_int("dbp", "舒张压"),
+                height_cm=_float(form, "height_cm", "身高"),
+                weight_kg=_float(form, "weight_kg", "体重"),
+                waist_cm=_float(form, "waist_cm", "腰围"),
+                fasting_glucose=_float(form, "fasting_glucose", "空腹血糖"),
+                self_care_score=opt_int("self_care_score", "生活自理能力评分"),
+                conclusion=_s(form, "conclusion")[:1000] or None,
+                guidance=tuple(v for v in form.getlist("guidance") if isinstance(v, str) and v),
+            ),
+            container.clock,
+        )
+    except InvalidInput as exc:
+        return _record_error(request, actor, container, resident_id, "health", exc, form)
+    return RedirectResponse(f"/residents/{resident_id}#health", status_code=303)
