@@ -101,6 +101,7 @@ def test_overdue_patient_urgent_referral_and_return_in_a_real_browser(
 
     page.click("a.button:has-text('新增随访')")
     page.wait_for_selector("form.followup")
+    page_url_form = page.url.removeprefix(base)
     page.fill("input[name=sbp]", "185")
     page.fill("input[name=dbp]", "96")
     if page.locator("input[name=fasting_glucose]").count():
@@ -135,3 +136,14 @@ def test_overdue_patient_urgent_referral_and_return_in_a_real_browser(
     assert "已回转" in returned.inner_text()
     page.screenshot(path=str(shots / "worklist-returned.png"), full_page=True)
     page.close()
+
+    # the same pages on a tablet held upright: nothing wider than the screen
+    tablet = browser.new_page(viewport={"width": 768, "height": 1024}, locale="zh-CN")
+    _sign_in(tablet, base, "doctor")
+    for path, shot in (("/", "tablet-worklist.png"), (page_url_form, "tablet-followup-form.png")):
+        tablet.goto(f"{base}{path}")
+        tablet.wait_for_load_state("networkidle")
+        overflow = tablet.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        tablet.screenshot(path=str(shots / shot), full_page=True)
+        assert overflow <= 0, f"{path} is {overflow}px wider than a tablet"
+    tablet.close()

@@ -74,7 +74,7 @@ def test_form_errors_are_shown_in_chinese_next_to_the_field_and_nothing_is_saved
         data={"csrf_token": token, "visit_date": "2026-11-24", "sbp": "abc", "dbp": "95"},
         headers=HTML,
     )
-    assert not_number.status_code == 422 and 'data-field="sbp">应为整数' in not_number.text
+    assert not_number.status_code == 422 and 'data-field="sbp">收缩压应为整数' in not_number.text
     assert len(client.get(f"/api/v1/residents/{rid}/chart").json()["visits"]) == before
 
 

@@ -180,6 +180,20 @@ def _form_dict(form: FormData) -> dict[str, Any]:
     return data
 
 
+_LABELS_ZH = {
+    "visit_date": "随访日期", "mode": "随访方式", "sbp": "收缩压", "dbp": "舒张压",
+    "heart_rate": "心率", "temperature_c": "体温", "weight_kg": "体重", "weight_target_kg": "目标体重",
+    "height_cm": "身高", "bmi_target": "目标体质指数", "cigarettes_per_day": "日吸烟量",
+    "cigarettes_per_day_target": "目标日吸烟量", "alcohol_liang_per_day": "日饮酒量",
+    "alcohol_liang_per_day_target": "目标日饮酒量", "exercise_times_per_week": "每周运动次数",
+    "exercise_times_per_week_target": "目标每周运动次数", "exercise_minutes": "每次运动时间",
+    "exercise_minutes_target": "目标每次运动时间", "staple_food_g": "主食",
+    "staple_food_g_target": "目标主食", "fasting_glucose": "空腹血糖", "random_glucose": "随机血糖",
+    "hba1c": "糖化血红蛋白", "hba1c_date": "糖化血红蛋白检查日期", "symptoms": "症状",
+    "danger_signs": "危急情况",
+}  # fmt: skip
+
+
 def _parse(form: FormData) -> tuple[FollowUpIn | None, dict[str, str]]:
     try:
         return FollowUpIn.model_validate(_form_dict(form)), {}
@@ -190,7 +204,12 @@ def _parse(form: FormData) -> tuple[FollowUpIn | None, dict[str, str]]:
             field = loc[0] if loc else "form"
             if field == "medications" and len(loc) >= 3:
                 field = f"medications.{loc[1]}.{loc[2]}"
-            errors.setdefault(field, _PYDANTIC_ZH.get(str(err.get("type")), "输入不正确"))
+            label = _LABELS_ZH.get(loc[0] if loc else "", "")
+            if field.startswith("medications."):
+                label = {"name": "药物名称", "times_per_day": "每日次数", "dose": "每次剂量"}.get(
+                    loc[2] if len(loc) >= 3 else "", "用药"
+                )
+            errors.setdefault(field, label + _PYDANTIC_ZH.get(str(err.get("type")), "输入不正确"))
         return None, errors
 
 
@@ -417,7 +436,7 @@ _FORM_TITLES = {
 def _print_context(visit: followups.PrintableVisit, pdf_url: str) -> dict[str, Any]:
     f = visit.fields
 
-    def label(enum: Any, value: Any, labels: dict[str, str]) -> str:
+    def label(_enum: Any, value: Any, labels: dict[str, str]) -> str:
         return labels.get(str(getattr(value, "value", value)), "—") if value is not None else "—"
 
     rating = {"1": "良好", "2": "一般", "3": "差"}
