@@ -44,6 +44,8 @@ def test_a_doctor_signs_in_and_searches_in_a_real_browser(
     page.fill("input[name=password]", "manbing-demo")
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/")
+    assert page.locator("h1").first.inner_text().startswith("工作台")  # the doctor's start page
+    page.click("nav.main a[href='/residents']")
     assert "查找居民" in page.locator("h1").inner_text()
     page.fill("input[name=q]", "33010800100100001")
     page.click("form.search button")

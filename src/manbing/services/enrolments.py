@@ -12,7 +12,8 @@ from manbing.domain.audit import AuditAction
 from manbing.domain.errors import Conflict, InvalidInput
 from manbing.domain.organisations import Permission
 from manbing.domain.programmes import EnrolmentStatus, Programme, check_transition
-from manbing.services import access, audit
+from manbing.domain.tasks import TaskKind
+from manbing.services import access, audit, tasks
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
 from manbing.services.unit_of_work import UnitOfWork
@@ -79,6 +80,9 @@ def enrol(
             )
             session.add(enrolment)
         session.flush()
+        if programme in (Programme.HYPERTENSION, Programme.T2DM):
+            # the screening positive is confirmed by the enrolment
+            tasks.close_open_tasks(session, resident_id, (TaskKind.SCREENING_CONFIRMATION,), clock)
         audit.record(
             session,
             actor,

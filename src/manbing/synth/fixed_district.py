@@ -31,6 +31,7 @@ from manbing.domain.organisations import OrgType
 from manbing.domain.programmes import EnrolmentStatus, Programme
 from manbing.domain.residents import ResidentStatus, age_on
 from manbing.domain.values import Sex
+from manbing.services import contracts as contract_service
 from manbing.services import organisations as orgs
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -118,6 +119,7 @@ def build(
             session.flush()
             for number in range(1, residents_per_station + 1):
                 district.residents.append(_resident(session, rng, station, today, number))
+    contract_service.ensure_standard_packages(session)
     session.flush()
     return district
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from manbing.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -60,9 +60,25 @@ _PYDANTIC_ZH = {
 }
 
 
+def _wants_page(request: Request) -> bool:
+    """Pages (not the JSON API) answer errors with an HTML page in the user's language."""
+    path = request.url.path
+    return not path.startswith(("/api", "/static")) and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _page(request: Request, message: str, status: int) -> Response:
+    from manbing.web.ui.render import render
+
+    return render(request, "error.html", {"message": message, "status": status}, status)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if _wants_page(request):
+            return _page(request, exc.message, status_for(exc))
         return JSONResponse(error_body(exc), status_code=status_for(exc))
 
     @app.exception_handler(RequestValidationError)
@@ -83,10 +99,12 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"error": {**first, "errors": errors}}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         zh = {401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的请求方法"}.get(
             exc.status_code, "请求错误"
         )
+        if _wants_page(request) and exc.status_code in (403, 404):
+            return _page(request, zh, exc.status_code)
         return JSONResponse(
             {"error": {"message": zh, "message_en": str(exc.detail)}},
             status_code=exc.status_code,

@@ -67,7 +67,7 @@ def switch_language(code: str, request: Request) -> Response:
     )
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/residents", response_class=HTMLResponse)
 def home(
     request: Request,
     actor: OptionalActorDep,

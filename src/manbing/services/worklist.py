@@ -1,0 +1,383 @@
+"""工作台: what a family doctor must do today, within the actor's organisation subtree.
+
+Follow-ups due this week and overdue come from each managed patient's latest visit (its next-visit
+date) or, with no visit yet, from the enrolment date; the other sections come from open worklist
+tasks, referrals and contracts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session
+
+from manbing.db.models import (
+    Contract,
+    Enrolment,
+    FollowUp,
+    Organization,
+    Referral,
+    Resident,
+    WorklistTask,
+)
+from manbing.domain.audit import AuditAction
+from manbing.domain.contracts import EXPIRY_NOTICE_DAYS, ContractStatus
+from manbing.domain.errors import Forbidden
+from manbing.domain.organisations import Permission, Scope
+from manbing.domain.programmes import EnrolmentStatus, Programme
+from manbing.domain.referrals import Direction, ReferralStatus
+from manbing.domain.residents import ResidentStatus, age_on, mask_name
+from manbing.domain.rules import FollowupClass
+from manbing.domain.tasks import TaskKind, TaskStatus
+from manbing.services import access, audit
+from manbing.services.actor import Actor
+from manbing.services.clock import Clock
+from manbing.services.unit_of_work import UnitOfWork
+
+MANAGED = (Programme.HYPERTENSION, Programme.T2DM)
+SECTION_LIMIT = 200
+
+
+class DueSort(StrEnum):
+    OVERDUE = "overdue"  # most days overdue first
+    RISK = "risk"  # worst last classification, then highest SBP
+
+
+@dataclass(frozen=True)
+class DueItem:
+    resident_id: uuid.UUID
+    name: str
+    age: int
+    programmes: list[str]
+    last_visit: date | None
+    classification: str | None
+    classification_label: str | None
+    last_sbp: int | None
+    last_dbp: int | None
+    last_fpg: float | None
+    due_date: date
+    days_overdue: int
+    risk: int
+
+
+@dataclass(frozen=True)
+class TaskItem:
+    id: uuid.UUID
+    resident_id: uuid.UUID
+    name: str
+    kind: TaskKind
+    kind_label: str
+    title: str
+    due_date: date
+    priority: int
+
+
+@dataclass(frozen=True)
+class ReferralItem:
+    id: uuid.UUID
+    resident_id: uuid.UUID
+    name: str
+    urgency: str
+    status: ReferralStatus
+    status_label: str
+    to_org: str
+    to_department: str | None
+    plan: str | None
+    created: date
+
+
+@dataclass(frozen=True)
+class ContractItem:
+    id: uuid.UUID
+    resident_id: uuid.UUID
+    name: str
+    end_date: date
+    days_left: int
+
+
+@dataclass
+class Worklist:
+    today: date
+    week_end: date
+    due: list[DueItem] = field(default_factory=list)
+    uncontrolled: list[DueItem] = field(default_factory=list)
+    alerts: list[TaskItem] = field(default_factory=list)
+    post_referral: list[TaskItem] = field(default_factory=list)
+    referrals_sent: list[ReferralItem] = field(default_factory=list)
+    referrals_returned: list[ReferralItem] = field(default_factory=list)
+    screening: list[TaskItem] = field(default_factory=list)
+    contracts: list[ContractItem] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "overdue": sum(1 for d in self.due if d.days_overdue > 0),
+            "due_this_week": sum(1 for d in self.due if d.days_overdue <= 0),
+            "uncontrolled": len(self.uncontrolled),
+            "alerts": len(self.alerts),
+            "post_referral": len(self.post_referral),
+            "referrals_sent": len(self.referrals_sent),
+            "referrals_returned": len(self.referrals_returned),
+            "screening": len(self.screening),
+            "contracts": len(self.contracts),
+        }
+
+
+def _risk(classification: str | None, sbp: int | None, overdue: int) -> int:
+    """A sort key: class 4 > 3 > 2 > 1, then SBP, then lateness (higher is riskier)."""
+    severity = FollowupClass(classification).severity + 1 if classification else 0
+    return severity * 1000 + min(sbp or 0, 299) + min(max(overdue, 0), 365) // 30
+
+
+def build(
+    uow: UnitOfWork, actor: Actor, clock: Clock, *, sort: DueSort = DueSort.OVERDUE
+) -> Worklist:
+    access.require(actor, Permission.WRITE_CLINICAL)
+    if actor.scope is not Scope.ORG_SUBTREE:
+        raise Forbidden("工作台仅供基层医疗机构人员使用", "the worklist is for primary-care staff")
+    today = clock.today()
+    work = Worklist(today=today, week_end=today + timedelta(days=6 - today.weekday()))
+    with uow:
+        session = uow.session
+        in_scope = select(Resident.id).where(
+            access.resident_filter(actor), Resident.status == ResidentStatus.ACTIVE
+        )
+        unmasked = actor.can(Permission.SEE_UNMASKED_PII)
+        _follow_ups(session, work, in_scope, today, unmasked)
+        key = (
+            (lambda d: (-d.days_overdue, -d.risk))
+            if sort is DueSort.OVERDUE
+            else (lambda d: (-d.risk, -d.days_overdue))
+        )
+        work.due.sort(key=key)
+        work.uncontrolled.sort(key=lambda d: (-d.risk, -d.days_overdue))
+        work.alerts = _tasks(session, in_scope, TaskKind.URGENT_ALERT, unmasked)
+        work.post_referral = _tasks(session, in_scope, TaskKind.POST_REFERRAL_FOLLOW_UP, unmasked)
+        work.screening = _tasks(session, in_scope, TaskKind.SCREENING_CONFIRMATION, unmasked)
+        work.referrals_sent = _referrals(
+            session, actor, in_scope, (ReferralStatus.REQUESTED, ReferralStatus.ACCEPTED), unmasked
+        )
+        work.referrals_returned = _referrals(
+            session, actor, in_scope, (ReferralStatus.RETURNED, ReferralStatus.REJECTED), unmasked
+        )
+        work.contracts = _contracts(session, in_scope, today, unmasked)
+        audit.record(
+            session,
+            actor,
+            AuditAction.READ,
+            "worklist",
+            at=clock.now(),
+            detail=work.counts,
+        )
+        uow.commit()
+    return work
+
+
+def _name(name: str, unmasked: bool) -> str:
+    return name if unmasked else mask_name(name)
+
+
+def _follow_ups(
+    session: Session,
+    work: Worklist,
+    in_scope: Select[uuid.UUID],
+    today: date,
+    unmasked: bool,
+) -> None:
+    managed = (
+        select(Enrolment.resident_id, func.min(Enrolment.enrolled_on).label("enrolled_on"))
+        .where(
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+            Enrolment.programme.in_(MANAGED),
+            Enrolment.resident_id.in_(in_scope),
+        )
+        .group_by(Enrolment.resident_id)
+        .subquery()
+    )
+    ranked = (
+        select(
+            FollowUp.resident_id,
+            FollowUp.visit_date,
+            FollowUp.next_visit_date,
+            FollowUp.classification,
+            FollowUp.sbp,
+            FollowUp.dbp,
+            FollowUp.fasting_glucose,
+            func.row_number()
+            .over(
+                partition_by=FollowUp.resident_id,
+                order_by=(FollowUp.visit_date.desc(), FollowUp.created_at.desc()),
+            )
+            .label("rn"),
+        )
+        .where(FollowUp.resident_id.in_(select(managed.c.resident_id)))
+        .subquery()
+    )
+    due_date = func.coalesce(ranked.c.next_visit_date, ranked.c.visit_date, managed.c.enrolled_on)
+    rows = session.execute(
+        select(
+            Resident.id,
+            Resident.name,
+            Resident.birth_date,
+            managed.c.enrolled_on,
+            ranked.c.visit_date,
+            ranked.c.next_visit_date,
+            ranked.c.classification,
+            ranked.c.sbp,
+            ranked.c.dbp,
+            ranked.c.fasting_glucose,
+        )
+        .join(managed, managed.c.resident_id == Resident.id)
+        .outerjoin(ranked, and_(ranked.c.resident_id == Resident.id, ranked.c.rn == 1))
+        .where(
+            (due_date <= work.week_end)
+            | ranked.c.classification.in_(
+                [c.value for c in FollowupClass if c is not FollowupClass.SATISFIED]
+            )
+        )
+        .order_by(due_date)
+        .limit(4 * SECTION_LIMIT)
+    ).all()
+    programmes = _programmes(session, [r.id for r in rows])
+    for r in rows:
+        due = r.next_visit_date or r.visit_date or r.enrolled_on
+        overdue = (today - due).days
+        item = DueItem(
+            resident_id=r.id,
+            name=_name(r.name, unmasked),
+            age=age_on(r.birth_date, today),
+            programmes=programmes.get(r.id, []),
+            last_visit=r.visit_date,
+            classification=r.classification,
+            classification_label=FollowupClass(r.classification).label_zh
+            if r.classification
+            else None,
+            last_sbp=r.sbp,
+            last_dbp=r.dbp,
+            last_fpg=r.fasting_glucose,
+            due_date=due,
+            days_overdue=overdue,
+            risk=_risk(r.classification, r.sbp, overdue),
+        )
+        if due <= work.week_end and len(work.due) < SECTION_LIMIT:
+            work.due.append(item)
+        uncontrolled = r.classification not in (None, FollowupClass.SATISFIED.value)
+        if uncontrolled and len(work.uncontrolled) < SECTION_LIMIT:
+            work.uncontrolled.append(item)
+
+
+def _programmes(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    found: dict[uuid.UUID, list[str]] = {}
+    if not ids:
+        return found
+    for rid, programme in session.execute(
+        select(Enrolment.resident_id, Enrolment.programme).where(
+            Enrolment.resident_id.in_(ids), Enrolment.status == EnrolmentStatus.ACTIVE
+        )
+    ):
+        found.setdefault(rid, []).append(programme.value)
+    return found
+
+
+def _tasks(
+    session: Session, in_scope: Select[uuid.UUID], kind: TaskKind, unmasked: bool
+) -> list[TaskItem]:
+    rows = session.execute(
+        select(WorklistTask, Resident.name)
+        .join(Resident, Resident.id == WorklistTask.resident_id)
+        .where(
+            WorklistTask.kind == kind,
+            WorklistTask.status == TaskStatus.OPEN,
+            WorklistTask.resident_id.in_(in_scope),
+        )
+        .order_by(WorklistTask.priority.desc(), WorklistTask.due_date)
+        .limit(SECTION_LIMIT)
+    ).all()
+    return [
+        TaskItem(
+            id=t.id,
+            resident_id=t.resident_id,
+            name=_name(name, unmasked),
+            kind=t.kind,
+            kind_label=t.kind.label_zh,
+            title=t.title if unmasked else t.kind.label_zh,
+            due_date=t.due_date,
+            priority=t.priority,
+        )
+        for t, name in rows
+    ]
+
+
+def _referrals(
+    session: Session,
+    actor: Actor,
+    in_scope: Select[uuid.UUID],
+    statuses: tuple[ReferralStatus, ...],
+    unmasked: bool,
+) -> list[ReferralItem]:
+    sent_here = select(Organization.id).where(access.org_filter(actor))
+    rows = session.execute(
+        select(Referral, Resident.name)
+        .join(Resident, Resident.id == Referral.resident_id)
+        .where(
+            Referral.direction == Direction.UP,
+            Referral.status.in_(statuses),
+            Referral.from_org_id.in_(sent_here),
+            Referral.resident_id.in_(in_scope),
+        )
+        .order_by(Referral.created_at.desc())
+        .limit(SECTION_LIMIT)
+    ).all()
+    orgs = {
+        o.id: o.name
+        for o in session.scalars(
+            select(Organization).where(Organization.id.in_({r.to_org_id for r, _ in rows}))
+        )
+    }
+    return [
+        ReferralItem(
+            id=r.id,
+            resident_id=r.resident_id,
+            name=_name(name, unmasked),
+            urgency=r.urgency.value,
+            status=r.status,
+            status_label=r.status.label_zh,
+            to_org=orgs.get(r.to_org_id, ""),
+            to_department=r.to_department,
+            plan=r.plan,
+            created=r.created_at.date(),
+        )
+        for r, name in rows
+    ]
+
+
+def _contracts(
+    session: Session, in_scope: Select[uuid.UUID], today: date, unmasked: bool
+) -> list[ContractItem]:
+    horizon = today + timedelta(days=EXPIRY_NOTICE_DAYS)
+    rows = session.execute(
+        select(Contract, Resident.name)
+        .join(Resident, Resident.id == Contract.resident_id)
+        .where(
+            Contract.status == ContractStatus.ACTIVE,
+            Contract.end_date >= today,
+            Contract.end_date <= horizon,
+            Contract.resident_id.in_(in_scope),
+        )
+        .order_by(Contract.end_date)
+        .limit(SECTION_LIMIT)
+    ).all()
+    return [
+        ContractItem(
+            id=c.id,
+            resident_id=c.resident_id,
+            name=_name(name, unmasked),
+            end_date=c.end_date,
+            days_left=(c.end_date - today).days,
+        )
+        for c, name in rows
+    ]
