@@ -46,6 +46,11 @@ def test_a_form_post_without_the_csrf_token_is_refused(client: TestClient) -> No
 
 
 def test_the_api_needs_a_session_and_echoes_errors_in_chinese(client: TestClient) -> None:
+    bad_login = client.post(
+        "/api/v1/session", json={"username": "doctor", "password": "wrong-password"}
+    )
+    assert bad_login.status_code == 401
+    assert bad_login.json()["error"]["message"] == "用户名或密码错误"
     anonymous = client.get("/api/v1/residents")
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["message"] == "请先登录"

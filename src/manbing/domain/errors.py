@@ -31,5 +31,9 @@ class Forbidden(DomainError):
     """The user is known but lacks the right for this action."""
 
 
+class Unauthenticated(DomainError):
+    """The credentials were wrong or missing."""
+
+
 class Conflict(DomainError):
     """The action clashes with stored state (a duplicate, a stale version)."""

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from manbing.db.models import Organization, User
 from manbing.domain.audit import AuditAction
-from manbing.domain.errors import DomainError, InvalidInput
+from manbing.domain.errors import InvalidInput, Unauthenticated
 from manbing.services import audit
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
@@ -21,8 +21,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
 
 
-class AuthenticationFailed(DomainError):
-    pass
+class AuthenticationFailed(Unauthenticated):
+    """Wrong user name or password (never says which)."""
 
 
 def hash_password(password: str) -> str:

@@ -10,11 +10,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from manbing.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from manbing.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 
-_STATUS = {InvalidInput: 422, NotFound: 404, Forbidden: 403, Conflict: 409}
+_STATUS = {InvalidInput: 422, NotFound: 404, Forbidden: 403, Conflict: 409, Unauthenticated: 401}
 
 
 def status_for(exc: DomainError) -> int:
