@@ -13,6 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from manbing.config import Mode, Settings
 from manbing.services.clock import Clock
 from manbing.web import errors
+from manbing.web.api import devices as devices_api
 from manbing.web.api import residents as residents_api
 from manbing.web.api import session as session_api
 from manbing.web.container import Container
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     errors.install(app)
     app.include_router(session_api.router)
     app.include_router(residents_api.router)
+    app.include_router(devices_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

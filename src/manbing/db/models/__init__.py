@@ -3,7 +3,13 @@
 from manbing.db.models.assessments import HealthCheck, RiskAssessment, ScreeningResult
 from manbing.db.models.followups import FollowUp, FollowUpMedication
 from manbing.db.models.geo import Division, Organization
-from manbing.db.models.observations import Device, MedicationStatement, Observation
+from manbing.db.models.messages import Message
+from manbing.db.models.observations import (
+    Device,
+    DeviceBindingCode,
+    MedicationStatement,
+    Observation,
+)
 from manbing.db.models.people import Contract, Practitioner, ServicePackage, Team, TeamMember, User
 from manbing.db.models.programmes import Enrolment, EnrolmentStatusChange
 from manbing.db.models.residents import Resident, ResidentIdentifier
@@ -13,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "Contract",
     "Device",
+    "DeviceBindingCode",
     "Division",
     "Enrolment",
     "EnrolmentStatusChange",
@@ -20,6 +27,7 @@ __all__ = [
     "FollowUpMedication",
     "HealthCheck",
     "MedicationStatement",
+    "Message",
     "Observation",
     "Organization",
     "Practitioner",
