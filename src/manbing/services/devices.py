@@ -477,3 +477,56 @@ def count_home_readings(uow: UnitOfWork) -> int:
             )
             or 0
         )
+
+
+@dataclass(frozen=True)
+class SimulatedDevice:
+    serial: str
+    kind: str
+    secret: str
+
+
+def provision_simulated_fleet(
+    uow: UnitOfWork, count: int, clock: Clock, prefix: str = "SIM"
+) -> list[SimulatedDevice]:
+    """Bind ``count`` simulated devices round-robin to residents (demo and benchmark only).
+
+    Bypasses the printed binding codes on purpose; the whole fleet is one audited operation.
+    Existing devices of the same serials are re-keyed.
+    """
+    if count < 1:
+        raise InvalidInput("count", "设备数量至少为1", "count must be at least 1")
+    with uow:
+        session = uow.session
+        residents = session.scalars(select(Resident.id).order_by(Resident.id)).all()
+        if not residents:
+            raise NotFound("数据库中没有居民档案", "no residents to bind devices to")
+        fleet: list[SimulatedDevice] = []
+        existing = {
+            d.serial: d
+            for d in session.scalars(select(Device).where(Device.serial.startswith(f"{prefix}-")))
+        }
+        for i in range(count):
+            kind = "glucometer" if i % 4 == 3 else "bp_monitor"
+            serial = f"{prefix}-{i:06d}"
+            secret = secrets.token_urlsafe(32)
+            device = existing.get(serial) or Device(id=uuid.uuid4(), serial=serial, kind=kind)
+            device.kind = kind
+            device.resident_id = residents[i % len(residents)]
+            device.bound_at = clock.now()
+            device.active = True
+            device.secret_hash = _sha256(secret)
+            device.manufacturer = "manbing simulator"
+            if serial not in existing:
+                session.add(device)
+            fleet.append(SimulatedDevice(serial, kind, secret))
+        audit.record(
+            session,
+            None,
+            AuditAction.CREATE,
+            "simulated_fleet",
+            at=clock.now(),
+            detail={"prefix": prefix, "count": count},
+        )
+        uow.commit()
+    return fleet
