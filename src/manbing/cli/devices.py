@@ -101,9 +101,7 @@ def simulate(
     fleet = load_or_provision(fleet_file, devices)
     url = mqtt_url or Settings().mqtt_url
     run_id = f"{time.time_ns() // 1_000_000}-"  # message ids unique across runs
-    sent = asyncio.run(
-        publish(url, fleet, rate=rate, count=count, duration=duration, seed=seed, run_id=run_id)
-    )
+    sent = publish(url, fleet, rate=rate, count=count, duration=duration, seed=seed, run_id=run_id)
     typer.echo(f"published {sent} readings from {len(fleet)} devices to {url}")
 
 

@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, cast
 
-from sqlalchemy import Insert, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, func, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from manbing.db.models import Device, DeviceBindingCode, Observation, Resident
@@ -224,18 +225,66 @@ class IngestResult:
     accepted_keys: list[str] = field(default_factory=list)
 
 
-def _insert(session: Session) -> Insert:
-    if session.get_bind().dialect.name == "postgresql":
-        return (
-            postgresql.insert(Observation)
+_COLUMNS = (
+    "id",
+    "resident_id",
+    "kind",
+    "loinc",
+    "value",
+    "value2",
+    "value_code",
+    "unit",
+    "value_received",
+    "unit_received",
+    "effective_at",
+    "received_at",
+    "source",
+    "device_id",
+    "follow_up_id",
+    "organization_id",
+    "idempotency_key",
+    "clock_skew_flag",
+)
+_STAGE = "device_reading_stage"
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose key is not stored yet; return the keys actually inserted.
+
+    PostgreSQL: COPY into a temporary staging table, then one ``INSERT … SELECT … ON CONFLICT
+    DO NOTHING RETURNING`` (concurrent gateways cannot duplicate). SQLite: a multi-row insert
+    with the same conflict clause.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        table = cast(Table, Observation.__table__)
+        stmt = (
+            sqlite.insert(table)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(Observation.idempotency_key)
+            .returning(table.c.idempotency_key)
         )
-    return (
-        sqlite.insert(Observation)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Observation.idempotency_key)
+        return set(session.connection().execute(stmt, rows).scalars().all())
+    columns = ", ".join(_COLUMNS)
+    session.execute(
+        text(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
+            "(LIKE observations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
     )
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [v.value if isinstance(v, Enum) else v for v in (row[c] for c in _COLUMNS)]
+            )
+    inserted = session.execute(
+        text(
+            f"INSERT INTO observations ({columns}) SELECT {columns} FROM {_STAGE} "
+            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key"
+        )
+    )
+    keys = set(inserted.scalars().all())
+    session.execute(text(f"DELETE FROM {_STAGE}"))
+    return keys
 
 
 def ingest(uow: UnitOfWork, submissions: Sequence[Submission], clock: Clock) -> IngestResult:
@@ -313,7 +362,7 @@ def ingest(uow: UnitOfWork, submissions: Sequence[Submission], clock: Clock) -> 
         alerts = [r.pop("_alert") for r in rows]
         inserted: set[str] = set()
         if rows:
-            inserted = set(session.scalars(_insert(session), rows).all())
+            inserted = _insert_new(session, rows)
         new_readings: set[str] = set()
         for row, measurement in zip(rows, alerts, strict=True):
             key = row["idempotency_key"]
