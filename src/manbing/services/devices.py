@@ -391,30 +391,54 @@ def _raise_alert(
     patient_message: str,
     clock: Clock,
 ) -> None:
-    observation_id = str(row["id"])
+    raise_alert(
+        session,
+        resident_id=identity.resident_id,
+        organization_id=identity.organization_id,
+        observation=row,
+        title=title,
+        patient_message=patient_message,
+        clock=clock,
+        device_serial=identity.serial,
+    )
+
+
+def raise_alert(
+    session: Session,
+    *,
+    resident_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    observation: dict[str, Any],
+    title: str,
+    patient_message: str,
+    clock: Clock,
+    device_serial: str | None,
+) -> None:
+    """Urgent task for the care team + message to the patient + audit, in the caller's transaction."""
+    observation_id = str(observation["id"])
     task = open_task(
         session,
         TaskSpec(
-            resident_id=identity.resident_id,
+            resident_id=resident_id,
             kind=TaskKind.URGENT_ALERT,
             due_date=clock.today(),
-            organization_id=identity.organization_id,
+            organization_id=organization_id,
             title=title,
             source_type="observation",
             source_id=observation_id,
             priority=100,
             detail={
-                "kind": row["kind"].value,
-                "value": row["value"],
-                "value2": row["value2"],
-                "measured_at": row["effective_at"].isoformat(),
-                "device_serial": identity.serial,
+                "kind": observation["kind"].value,
+                "value": observation["value"],
+                "value2": observation["value2"],
+                "measured_at": observation["effective_at"].isoformat(),
+                "device_serial": device_serial,
             },
         ),
     )
     messages.enqueue(
         session,
-        resident_id=identity.resident_id,
+        resident_id=resident_id,
         title="居家测量提醒",
         body=patient_message,
         source_type="observation",
@@ -428,8 +452,8 @@ def _raise_alert(
         "urgent_alert",
         at=clock.now(),
         entity_id=task.id,
-        resident_id=identity.resident_id,
-        detail={"observation_id": observation_id, "device_serial": identity.serial},
+        resident_id=resident_id,
+        detail={"observation_id": observation_id, "device_serial": device_serial},
     )
 
 

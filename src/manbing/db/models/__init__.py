@@ -1,6 +1,7 @@
 """Every mapped table; import this package to register them all on ``Base.metadata``."""
 
 from manbing.db.models.assessments import HealthCheck, RiskAssessment, ScreeningResult
+from manbing.db.models.dtx import DoseConfirmation, DtxEnrolment, DtxLesson, DtxPackage
 from manbing.db.models.followups import FollowUp, FollowUpMedication
 from manbing.db.models.geo import Division, Organization
 from manbing.db.models.messages import Message
@@ -21,6 +22,10 @@ __all__ = [
     "Device",
     "DeviceBindingCode",
     "Division",
+    "DoseConfirmation",
+    "DtxEnrolment",
+    "DtxLesson",
+    "DtxPackage",
     "Enrolment",
     "EnrolmentStatusChange",
     "FollowUp",
