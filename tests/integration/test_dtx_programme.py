@@ -14,6 +14,15 @@ from manbing.services import dtx
 from tests.personas import actor_at
 
 
+def _followed_up(district):
+    with district.session_factory() as s:
+        return s.scalars(
+            select(FollowUp.resident_id).where(
+                FollowUp.resident_id.in_(district.resident_ids["xixing-1"])
+            )
+        ).first()
+
+
 def _record(session_factory, resident_id, org_id):
     with session_factory() as s:
         followup = s.scalars(
@@ -41,8 +50,9 @@ def _record(session_factory, resident_id, org_id):
 
 def test_enrolment_builds_a_plan_from_the_record_and_assigns_lessons_by_rule(district, uow, clock):
     org = district.orgs["xixing-1"]
-    resident_id = district.resident_ids["xixing-1"][0]
-    has_followup = _record(district.session_factory, resident_id, org)
+    resident_id = _followed_up(district)
+    assert resident_id is not None
+    assert _record(district.session_factory, resident_id, org)
     doctor = actor_at(district.session_factory, Role.FAMILY_DOCTOR, org)
     first = dtx.enrol(uow, doctor, resident_id, DtxProgramme.HYPERTENSION, clock)
     assert dtx.enrol(uow, doctor, resident_id, DtxProgramme.HYPERTENSION, clock) == first
@@ -51,9 +61,9 @@ def test_enrolment_builds_a_plan_from_the_record_and_assigns_lessons_by_rule(dis
     assert {"name": "氨氯地平", "times_per_day": 1} in view.reminders
     codes = {lv.lesson.code for lv in view.lessons}
     assert {"bp_basics", "home_bp"} <= codes
-    if has_followup:
-        assert "salt" in codes
-        assert view.next_appointment == date(2026, 12, 20)
+    assert "salt" in codes
+    assert view.next_appointment == date(2026, 12, 20)
+    assert any("摄盐目标" in g for g in view.goals)
     outsider = actor_at(district.session_factory, Role.FAMILY_DOCTOR, district.orgs["changhe-1"])
     with pytest.raises(NotFound):
         dtx.enrol(uow, outsider, resident_id, DtxProgramme.HYPERTENSION, clock)
