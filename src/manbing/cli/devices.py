@@ -105,5 +105,58 @@ def simulate(
     typer.echo(f"published {sent} readings from {len(fleet)} devices to {url}")
 
 
+dtx_app = typer.Typer(
+    help="Digital therapeutics: weekly review and payer statements.", no_args_is_help=True
+)
+
+
+@dtx_app.command("review")
+def dtx_review() -> None:
+    """Open DTX_ESCALATION tasks where weekly adherence dropped or home BP is uncontrolled."""
+    from manbing.services import dtx
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    try:
+        opened = dtx.review_adherence(UnitOfWork(make_session_factory(engine)), SystemClock())
+    finally:
+        engine.dispose()
+    typer.echo(f"{opened} escalation task(s) opened")
+
+
+@dtx_app.command("statement")
+def dtx_statement(
+    month: Annotated[str, typer.Argument(help="YYYY-MM")],
+    username: Annotated[str, typer.Option(help="a manager account whose scope is billed")],
+) -> None:
+    """The month's amounts per payer (government, company, resident) for a manager's scope."""
+    from sqlalchemy import select
+
+    from manbing.db.models import User
+    from manbing.services import auth, dtx
+
+    try:
+        year, mon = (int(part) for part in month.split("-"))
+    except ValueError:
+        raise typer.BadParameter("month must be YYYY-MM") from None
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            user = session.scalars(select(User).where(User.username == username)).one_or_none()
+            if user is None:
+                raise typer.BadParameter(f"no user {username}")
+            actor = auth.actor_for(session, user)
+        lines = dtx.monthly_statement(UnitOfWork(factory), actor, year, mon)
+    finally:
+        engine.dispose()
+    for line in lines:
+        typer.echo(
+            f"{line.payer.value}\t{line.payer_name}\t{line.enrolments}\t{line.amount_fen / 100:.2f} 元"
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(devices_app, name="devices")
+    app.add_typer(dtx_app, name="dtx")
