@@ -28,7 +28,7 @@ def serve(
         "manbing-gateway"
     ),
     protocol: Annotated[str, typer.Option(help="MQTT protocol: 5 or 3.1.1")] = "5",
-    batch_max: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+    batch_max: Annotated[int, typer.Option(min=1, max=20_000)] = 5000,
     log_level: Annotated[str, typer.Option()] = "INFO",
 ) -> None:
     """Subscribe to manbing/v1/devices/+/readings (QoS 1) and store readings exactly once."""

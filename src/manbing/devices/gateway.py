@@ -42,7 +42,7 @@ class GatewayConfig:
     mqtt_url: str
     client_id: str = "manbing-gateway"
     protocol: str = "5"  # "5" or "3.1.1"
-    batch_max: int = 1000
+    batch_max: int = 5000
     batch_wait_seconds: float = 0.02
     reconnect_seconds: float = 0.5
 
@@ -128,10 +128,13 @@ class Gateway:
                     first.cancel()
                     return
                 batch = [first.result()]
+                # drain what is already queued without a task per message (aiomqtt's iterator
+                # creates one per call, which dominated the gateway's CPU time)
+                queue = client._queue
                 deadline = loop.time() + self.config.batch_wait_seconds
                 while len(batch) < self.config.batch_max:
-                    if len(incoming) > 0:
-                        batch.append(await anext(incoming))
+                    if not queue.empty():
+                        batch.append(queue.get_nowait())
                     elif loop.time() < deadline:
                         await asyncio.sleep(0.002)
                     else:

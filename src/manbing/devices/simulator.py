@@ -11,9 +11,10 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -103,8 +104,35 @@ def publish(
     Returns once the broker has acknowledged (PUBACK) every reading. paho's threaded network
     loop is used directly: it keeps up with tens of thousands of QoS 1 messages a second.
     """
-    host, port, username, password = broker_address(mqtt_url)
+    source = (
+        (topic, json.dumps(payload).encode())
+        for topic, payload in readings(fleet, seed=seed, run_id=run_id)
+    )
+    return publish_prepared(
+        mqtt_url, source, rate=rate, count=count, duration=duration, client_id=client_id
+    )
+
+
+def prepare(
+    fleet: Sequence[SimulatedDevice], count: int, *, seed: int = 8, run_id: str = ""
+) -> list[tuple[str, bytes]]:
+    """``count`` serialised readings, for benchmarks that must not time the JSON encoding."""
     source = readings(fleet, seed=seed, run_id=run_id)
+    return [(topic, json.dumps(payload).encode()) for topic, payload in islice(source, count)]
+
+
+def publish_prepared(
+    mqtt_url: str,
+    source: Iterable[tuple[str, bytes]],
+    *,
+    rate: float,
+    count: int | None = None,
+    duration: float | None = None,
+    client_id: str | None = None,
+) -> int:
+    """Publish (topic, payload) pairs with QoS 1; return once every one is acknowledged."""
+    host, port, username, password = broker_address(mqtt_url)
+    messages = iter(source)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or "")
     if username:
         client.username_pw_set(username, password)
@@ -123,8 +151,10 @@ def publish(
             delay = started + sent / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            topic, payload = next(source)
-            client.publish(topic, json.dumps(payload), qos=1)
+            item = next(messages, None)
+            if item is None:
+                break
+            client.publish(item[0], item[1], qos=1)
             sent += 1
         for _ in range(sent):
             if not acked.acquire(timeout=60):
