@@ -14,13 +14,15 @@ from manbing.config import Mode, Settings
 from manbing.services.clock import Clock
 from manbing.web import errors
 from manbing.web.api import clinic as clinic_api
+from manbing.web.api import devices as devices_api
+from manbing.web.api import dtx as dtx_api
 from manbing.web.api import followups as followups_api
 from manbing.web.api import registry as registry_api
 from manbing.web.api import residents as residents_api
 from manbing.web.api import session as session_api
 from manbing.web.container import Container
 from manbing.web.ui import clinic as clinic_pages
-from manbing.web.ui import pages
+from manbing.web.ui import pages, patient
 from manbing.web.ui import registry as registry_pages
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -60,6 +62,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(registry_api.router)
     app.include_router(registry_pages.router)
     app.include_router(clinic_pages.router)
+    app.include_router(devices_api.router)
+    app.include_router(dtx_api.router)
     app.include_router(pages.router)
+    app.include_router(patient.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

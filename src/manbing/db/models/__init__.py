@@ -1,9 +1,16 @@
 """Every mapped table; import this package to register them all on ``Base.metadata``."""
 
 from manbing.db.models.assessments import HealthCheck, RiskAssessment, ScreeningResult
+from manbing.db.models.dtx import DoseConfirmation, DtxEnrolment, DtxLesson, DtxPackage
 from manbing.db.models.followups import FollowUp, FollowUpMedication
 from manbing.db.models.geo import Division, Organization
-from manbing.db.models.observations import Device, MedicationStatement, Observation
+from manbing.db.models.messages import Message
+from manbing.db.models.observations import (
+    Device,
+    DeviceBindingCode,
+    MedicationStatement,
+    Observation,
+)
 from manbing.db.models.people import Contract, Practitioner, ServicePackage, Team, TeamMember, User
 from manbing.db.models.programmes import Enrolment, EnrolmentStatusChange
 from manbing.db.models.residents import Resident, ResidentIdentifier
@@ -13,13 +20,19 @@ __all__ = [
     "AuditEvent",
     "Contract",
     "Device",
+    "DeviceBindingCode",
     "Division",
+    "DoseConfirmation",
+    "DtxEnrolment",
+    "DtxLesson",
+    "DtxPackage",
     "Enrolment",
     "EnrolmentStatusChange",
     "FollowUp",
     "FollowUpMedication",
     "HealthCheck",
     "MedicationStatement",
+    "Message",
     "Observation",
     "Organization",
     "Practitioner",

@@ -24,6 +24,22 @@ class Device(UuidPk, Base):
     resident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("residents.id"), index=True)
     bound_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
+    # SHA-256 of the device's 256-bit random secret (shown once at binding); see ADR 0008
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class DeviceBindingCode(UuidPk, Base):
+    """A short code a doctor prints for a resident; a device presenting it is bound to them."""
+
+    __tablename__ = "device_binding_codes"
+
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("devices.id"))
 
 
 class Observation(UuidPk, Base):

@@ -22,7 +22,7 @@ from manbing.domain.followup_form import (
     Side,
     VisitMode,
 )
-from manbing.domain.organisations import Permission, Scope
+from manbing.domain.organisations import Permission, Role, Scope
 from manbing.domain.referrals import Urgency
 from manbing.domain.rules import DangerSign, DiabetesSymptom, HypertensionSymptom
 from manbing.services import contracts, followups, health_checks, records, referrals, worklist
@@ -59,6 +59,8 @@ def start(
     """The start page: the worklist for primary-care staff, the inbox for specialists."""
     if actor is None:
         return _login()
+    if actor.role is Role.PATIENT:
+        return RedirectResponse("/me", status_code=303)
     if q:  # the search box of the old start page keeps working
         return RedirectResponse(f"/residents?{urlencode({'q': q})}", status_code=303)
     if actor.can(Permission.RECEIVE_REFERRALS):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from manbing.domain.errors import DomainError
+from manbing.domain.organisations import Role
 from manbing.services import auth, residents
 from manbing.web.deps import (
     SESSION_LOCALE,
@@ -76,6 +77,8 @@ def home(
 ) -> Response:
     if actor is None:
         return RedirectResponse("/login", status_code=303)
+    if actor.role is Role.PATIENT:
+        return RedirectResponse("/me", status_code=303)
     found: list[residents.ResidentView] = []
     error = None
     if q:

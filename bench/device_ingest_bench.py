@@ -1,0 +1,204 @@
+"""Sustained end-to-end device ingestion into PostgreSQL, beside a raw COPY of the same rows.
+
+What runs (all on this machine, in one run):
+
+1. a fresh PostgreSQL database (migrated), the fixed district with residents, and a simulated
+   fleet of ``--devices`` bound devices (secrets hashed as in production);
+2. a private Mosquitto broker (persistence on) and the gateway as a real subprocess
+   (``manbing devices serve``);
+3. the simulator publishes ``--readings`` readings (QoS 1) from the fleet as fast as the broker
+   acknowledges them; the clock runs from the first publish until the last reading is in
+   PostgreSQL (end to end: MQTT → gateway → validation, authentication, idempotent insert);
+4. the same rows are then COPYed into an empty copy of the table (the raw write ceiling);
+5. loss and duplicates are counted: every published (device, message) key must be stored once.
+
+Usage::
+
+    .venv/bin/python bench/device_ingest_bench.py --devices 10000 --readings 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from manbing.db import migrate
+from manbing.db.session import make_engine, make_session_factory
+from manbing.devices.simulator import prepare, publish_prepared
+from manbing.services.clock import SystemClock
+from manbing.services.devices import provision_simulated_fleet
+from manbing.services.unit_of_work import UnitOfWork
+from manbing.synth import fixed_district
+
+PULSE = {"pulse": "%:hr"}  # pulse rows ride along with BP readings; count readings only
+SERVER = os.environ.get(
+    "MANBING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    (workdir / "data").mkdir()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nuser {getpass.getuser()}\n"
+        f"persistence true\npersistence_location {workdir / 'data'}/\n"
+        "max_queued_messages 0\nmax_inflight_messages 0\n"
+    )
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    proc = subprocess.Popen([mosquitto, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("mosquitto did not start")
+
+
+def fresh_database(name: str) -> str:
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(name: str) -> None:
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--readings", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=20_000, help="publish ceiling, readings/s")
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    args = parser.parse_args()
+
+    name = f"bench_devices_{os.getpid()}"
+    url = fresh_database(name)
+    workdir = Path(tempfile.mkdtemp(prefix="manbing-bench-"))
+    broker, port = start_broker(workdir)
+    gateway: subprocess.Popen[bytes] | None = None
+    try:
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        with factory() as session:
+            fixed_district.build(session, today=date.today(), residents_per_station=200)
+            session.commit()
+        fleet = provision_simulated_fleet(UnitOfWork(factory), args.devices, SystemClock())
+        manbing = Path(sys.executable).parent / "manbing"
+        gateway = subprocess.Popen(
+            [str(manbing), "devices", "serve", "--mqtt-url", f"mqtt://127.0.0.1:{port}"],
+            env={**os.environ, "MANBING_DATABASE_URL": url},
+            stdout=subprocess.DEVNULL,
+            stderr=open(workdir / "gateway.log", "wb"),  # noqa: SIM115
+        )
+        while "subscribed" not in (workdir / "gateway.log").read_text():
+            time.sleep(0.05)
+
+        def stored() -> int:
+            with engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        text(
+                            "SELECT count(*) FROM observations WHERE source = 'home_device'"
+                            " AND idempotency_key NOT LIKE :pulse"
+                        ),
+                        PULSE,
+                    ).scalar_one()
+                )
+
+        prepared = prepare(fleet, args.readings, run_id="b-")  # JSON encoding is not timed
+        started = time.monotonic()
+        sent = publish_prepared(f"mqtt://127.0.0.1:{port}", prepared, rate=args.rate)
+        published = time.monotonic() - started
+        stored_when_published = stored()
+        while stored() < sent:
+            if gateway.poll() is not None:
+                raise RuntimeError("the gateway died")
+            time.sleep(0.02)
+        elapsed = time.monotonic() - started
+        with engine.connect() as conn:
+            total, distinct = conn.execute(
+                text(
+                    "SELECT count(*), count(DISTINCT idempotency_key) FROM observations"
+                    " WHERE source = 'home_device' AND idempotency_key NOT LIKE :pulse"
+                ),
+                PULSE,
+            ).one()
+            rows = conn.execute(text("SELECT count(*) FROM observations")).scalar_one()
+        # the raw ceiling: COPY the same rows into an empty copy of the table
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("CREATE TABLE observations_copy (LIKE observations INCLUDING ALL)")
+            buffer = io.StringIO()
+            with cur.copy("COPY observations TO STDOUT") as copy:  # type: ignore[attr-defined]
+                for block in copy:
+                    buffer.write(bytes(block).decode())
+            data = buffer.getvalue().encode()
+            copy_started = time.monotonic()
+            with cur.copy("COPY observations_copy FROM STDIN") as copy:  # type: ignore[attr-defined]
+                copy.write(data)
+            raw.commit()
+            copy_elapsed = time.monotonic() - copy_started
+        finally:
+            raw.close()
+        loss = sent - distinct
+        duplicates = total - distinct
+        print(f"devices: {len(fleet)}  readings published: {sent}  rows stored: {rows}")
+        print(f"published in {published:.2f} s ({sent / published:,.0f}/s, QoS 1 acknowledged)")
+        backlog = sent - stored_when_published
+        if backlog and elapsed > published:
+            print(
+                f"gateway alone on the backlog: {backlog} readings in {elapsed - published:.2f} s"
+                f" ({backlog / (elapsed - published):,.0f}/s)"
+            )
+        print(f"end to end: {elapsed:.2f} s  →  {sent / elapsed:,.0f} readings/s")
+        print(
+            f"raw COPY of the same {rows} rows: {copy_elapsed:.2f} s → {rows / copy_elapsed:,.0f} rows/s"
+        )
+        print(f"ratio end-to-end / COPY: {(sent / elapsed) / (rows / copy_elapsed):.2%}")
+        print(f"loss: {loss}  duplicates: {duplicates}")
+        engine.dispose()
+    finally:
+        if gateway is not None and gateway.poll() is None:
+            gateway.send_signal(signal.SIGTERM)
+            gateway.wait(timeout=20)
+        broker.terminate()
+        broker.wait(timeout=10)
+        if not args.keep:
+            drop_database(name)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
