@@ -74,3 +74,22 @@ def test_an_outsider_cannot_record_for_a_resident_elsewhere(district, uow, clock
         observations.record(
             uow, other, _bp(resident_id, 120, 80, datetime(2026, 11, 1, tzinfo=UTC)), clock
         )
+
+
+def test_a_critical_clinic_reading_opens_an_urgent_task_once(district, uow, clock):
+    from manbing.db.models import WorklistTask
+    from manbing.domain.tasks import TaskKind
+
+    doctor = actor_at(district.session_factory, Role.FAMILY_DOCTOR, district.orgs["xixing-1"])
+    resident_id = district.resident_ids["xixing-1"][0]
+    at = clock.now() - timedelta(minutes=5)
+    observations.record(uow, doctor, _bp(resident_id, 179, 109, at, "normal-ish"), clock)
+    critical = observations.record(uow, doctor, _bp(resident_id, 186, 100, at, "critical"), clock)
+    observations.record(uow, doctor, _bp(resident_id, 186, 100, at, "critical"), clock)  # replayed
+    with district.session_factory() as s:
+        tasks = s.scalars(
+            select(WorklistTask).where(WorklistTask.kind == TaskKind.URGENT_ALERT)
+        ).all()
+        assert [t.source_id for t in tasks] == [str(critical)]
+        assert tasks[0].organization_id == district.orgs["xixing-1"]
+        assert "186/100" in tasks[0].title and "门诊" in tasks[0].title

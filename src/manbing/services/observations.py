@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from manbing.db.models import Observation
 from manbing.domain.audit import AuditAction
@@ -19,9 +20,13 @@ from manbing.domain.observations import (
     check_value,
 )
 from manbing.domain.organisations import Permission
+from manbing.domain.rules.blood_pressure import is_urgent_bp
+from manbing.domain.rules.glucose import is_urgent_glucose
+from manbing.domain.tasks import TaskKind
 from manbing.services import access, audit
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
+from manbing.services.tasks import TaskSpec, open_task
 from manbing.services.unit_of_work import UnitOfWork
 
 
@@ -70,7 +75,7 @@ def record(uow: UnitOfWork, actor: Actor, data: NewObservation, clock: Clock) ->
         )
     with uow:
         session = uow.session
-        access.get_resident(session, actor, data.resident_id)
+        resident = access.get_resident(session, actor, data.resident_id)
         if data.idempotency_key:
             existing = session.scalar(
                 select(Observation.id).where(Observation.idempotency_key == data.idempotency_key)
@@ -97,6 +102,7 @@ def record(uow: UnitOfWork, actor: Actor, data: NewObservation, clock: Clock) ->
         )
         session.add(observation)
         session.flush()
+        _open_alert_if_critical(session, observation, resident.managing_org_id, clock)
         audit.record(
             session,
             actor,
@@ -108,3 +114,57 @@ def record(uow: UnitOfWork, actor: Actor, data: NewObservation, clock: Clock) ->
         )
         uow.commit()
         return observation.id
+
+
+_GLUCOSE_KINDS = (
+    ObservationKind.GLUCOSE_FASTING,
+    ObservationKind.GLUCOSE_2H,
+    ObservationKind.GLUCOSE_RANDOM,
+)
+
+
+def critical_title(kind: ObservationKind, value: float, value2: float | None) -> str | None:
+    """The worklist title of a critical reading (the urgent-referral thresholds), or ``None``."""
+    if kind is ObservationKind.BLOOD_PRESSURE and is_urgent_bp(value, value2):
+        return f"血压危急值 {value:g}/{value2:g} mmHg" if value2 is not None else None
+    if kind in _GLUCOSE_KINDS and is_urgent_glucose(value):
+        return f"血糖危急值 {value:g} mmol/L"
+    return None
+
+
+def _open_alert_if_critical(
+    session: Session, observation: Observation, organization_id: uuid.UUID, clock: Clock
+) -> None:
+    """A critical clinic or lab reading becomes an urgent task on the care team's worklist."""
+    if observation.value is None:
+        return
+    title = critical_title(observation.kind, observation.value, observation.value2)
+    if title is None:
+        return
+    open_task(
+        session,
+        TaskSpec(
+            resident_id=observation.resident_id,
+            kind=TaskKind.URGENT_ALERT,
+            due_date=clock.today(),
+            organization_id=organization_id,
+            title=f"{title}（{_SOURCE_ZH[observation.source]}）",
+            source_type="observation",
+            source_id=str(observation.id),
+            priority=100,
+            detail={
+                "kind": observation.kind.value,
+                "value": observation.value,
+                "value2": observation.value2,
+                "source": observation.source.value,
+            },
+        ),
+    )
+
+
+_SOURCE_ZH = {
+    ObservationSource.CLINIC: "门诊测量",
+    ObservationSource.HOME_DEVICE: "居家设备",
+    ObservationSource.LAB: "检验",
+    ObservationSource.IMPORT: "导入",
+}
