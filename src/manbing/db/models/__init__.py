@@ -1,6 +1,7 @@
 """Every mapped table; import this package to register them all on ``Base.metadata``."""
 
 from manbing.db.models.assessments import HealthCheck, RiskAssessment, ScreeningResult
+from manbing.db.models.conditions import Condition
 from manbing.db.models.followups import FollowUp, FollowUpMedication
 from manbing.db.models.geo import Division, Organization
 from manbing.db.models.observations import Device, MedicationStatement, Observation
@@ -11,6 +12,7 @@ from manbing.db.models.workflow import AuditEvent, Referral, ReferralEvent, Work
 
 __all__ = [
     "AuditEvent",
+    "Condition",
     "Contract",
     "Device",
     "Division",

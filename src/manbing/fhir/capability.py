@@ -1,0 +1,66 @@
+"""The CapabilityStatement: exactly the interactions and parameters the router implements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from manbing.fhir.store import COMMON_PARAMS, SEARCH_PARAMS, SUPPORTED_TYPES
+
+_PARAM_TYPES = {
+    "identifier": "token",
+    "name": "string",
+    "birthdate": "date",
+    "gender": "token",
+    "organization": "reference",
+    "patient": "reference",
+    "subject": "reference",
+    "code": "token",
+    "date": "date",
+    "category": "token",
+    "clinical-status": "token",
+    "_id": "token",
+    "_lastUpdated": "date",
+}
+
+
+def capability_statement(base_url: str, software_version: str, date: str) -> dict[str, Any]:
+    resources = []
+    for rtype in SUPPORTED_TYPES:
+        params = [*SEARCH_PARAMS[rtype], "_id", "_lastUpdated"]
+        resource: dict[str, Any] = {
+            "type": rtype,
+            "interaction": [{"code": c} for c in ("read", "search-type", "create", "update")],
+            "versioning": "versioned" if rtype == "Patient" else "no-version",
+            "readHistory": False,
+            "updateCreate": False,
+            "conditionalCreate": True,
+            "conditionalUpdate": False,
+            "conditionalDelete": "not-supported",
+            "searchParam": [{"name": p, "type": _PARAM_TYPES[p]} for p in params],
+        }
+        if rtype == "Observation":
+            resource["searchInclude"] = ["Observation:patient", "Observation:subject"]
+        resources.append(resource)
+    assert "_count" in COMMON_PARAMS
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date,
+        "kind": "instance",
+        "software": {"name": "manbing", "version": software_version},
+        "implementation": {"description": "manbing FHIR R4 server", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Search parameters also accept _count (page size) and _offset.",
+                "security": {
+                    "cors": False,
+                    "description": "Signed-in session (cookie + X-CSRF-Token for writes).",
+                },
+                "resource": resources,
+                "interaction": [{"code": "transaction"}, {"code": "batch"}],
+            }
+        ],
+    }

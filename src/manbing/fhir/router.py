@@ -1,0 +1,212 @@
+"""The transport-agnostic FHIR router: ``handle(FhirRequest, FhirContext) -> FhirResponse``.
+
+No web framework here (see medplum's fhirrouter): an adapter turns its requests into
+``FhirRequest`` and writes the ``FhirResponse`` back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from manbing.fhir import bundle as bundle_ops
+from manbing.fhir.capability import capability_statement
+from manbing.fhir.codec.common import instant
+from manbing.fhir.errors import FhirError, as_fhir_error, outcome
+from manbing.fhir.store import SUPPORTED_TYPES, Store
+from manbing.services.actor import Actor
+from manbing.services.clock import Clock
+from manbing.services.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+FHIR_JSON = "application/fhir+json"
+
+
+@dataclass(frozen=True)
+class FhirRequest:
+    method: str
+    path: str  # relative to the FHIR base, e.g. "Patient/123"
+    query: Sequence[tuple[str, str]] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes | None = None
+
+
+@dataclass
+class FhirResponse:
+    status: int
+    resource: dict[str, Any] | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FhirContext:
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    actor: Actor | None
+    base_url: str
+
+
+def error_response(error: FhirError) -> FhirResponse:
+    return FhirResponse(
+        error.status, outcome(error.code, error.diagnostics, expression=error.expression)
+    )
+
+
+def handle(request: FhirRequest, context: FhirContext) -> FhirResponse:
+    try:
+        return _dispatch(request, context)
+    except Exception as exc:
+        error = as_fhir_error(exc)
+        if error.status >= 500:
+            log.exception("FHIR request failed")
+        return error_response(error)
+
+
+def _json_body(request: FhirRequest) -> Any:
+    if not request.body:
+        raise FhirError(400, "required", "the request has no body")
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FhirError(400, "structure", f"the body is not valid JSON: {exc}") from exc
+
+
+def _dispatch(request: FhirRequest, context: FhirContext) -> FhirResponse:
+    method = request.method.upper()
+    parts = [p for p in request.path.strip("/").split("/") if p]
+    if parts == ["metadata"]:
+        if method != "GET":
+            raise FhirError(405, "not-supported", "metadata is read-only")
+        return FhirResponse(
+            200, capability_statement(context.base_url, "0.1.0", instant(context.clock.now()))
+        )
+    if context.actor is None:
+        raise FhirError(401, "login", "authentication required")
+    actor = context.actor
+    if not parts:
+        if method != "POST":
+            raise FhirError(405, "not-supported", f"{method} on the base is not supported")
+        return _bundle(request, context, actor)
+    rtype = parts[0]
+    if rtype not in SUPPORTED_TYPES:
+        raise FhirError(404, "not-supported", f"resource type {rtype!r} is not supported")
+    if len(parts) == 1:
+        if method == "GET":
+            return _search(request, context, actor, rtype)
+        if method == "POST":
+            return _create(request, context, actor, rtype)
+    elif len(parts) == 2:
+        if method == "GET":
+            with context.uow() as uow:
+                resource = Store(uow.session, actor, context.clock).read(rtype, parts[1])
+                uow.commit()
+            return FhirResponse(200, resource, _version_headers(resource))
+        if method == "PUT":
+            body = _json_body(request)
+            with context.uow() as uow:
+                written = Store(uow.session, actor, context.clock).update(
+                    rtype, parts[1], body, request.headers.get("if-match")
+                )
+                uow.commit()
+            return FhirResponse(200, written.resource, _version_headers(written.resource))
+    else:
+        raise FhirError(404, "not-found", f"no such endpoint {request.path!r}")
+    raise FhirError(405, "not-supported", f"{method} is not supported on {request.path!r}")
+
+
+def _version_headers(resource: Mapping[str, Any]) -> dict[str, str]:
+    meta = resource.get("meta") or {}
+    headers = {}
+    if meta.get("versionId"):
+        headers["ETag"] = f'W/"{meta["versionId"]}"'
+    if meta.get("lastUpdated"):
+        headers["Last-Modified"] = str(meta["lastUpdated"])
+    return headers
+
+
+def _create(request: FhirRequest, context: FhirContext, actor: Actor, rtype: str) -> FhirResponse:
+    body = _json_body(request)
+    if_none_exist = request.headers.get("if-none-exist")
+    with context.uow() as uow:
+        store = Store(uow.session, actor, context.clock)
+        if if_none_exist:
+            found = store.find_ids(rtype, parse_qsl(if_none_exist.lstrip("?")))
+            if len(found) > 1:
+                raise FhirError(412, "multiple-matches", "If-None-Exist matches several resources")
+            if found:
+                resource = store.read(rtype, found[0], audited=False)
+                uow.commit()
+                return FhirResponse(200, resource, _version_headers(resource))
+        written = store.create(rtype, body)
+        uow.commit()
+    headers = _version_headers(written.resource)
+    version = written.resource["meta"]["versionId"]
+    headers["Location"] = f"{context.base_url}/{rtype}/{written.id}/_history/{version}"
+    return FhirResponse(201, written.resource, headers)
+
+
+def _search(request: FhirRequest, context: FhirContext, actor: Actor, rtype: str) -> FhirResponse:
+    params = list(request.query)
+    with context.uow() as uow:
+        result = Store(uow.session, actor, context.clock).search(rtype, params)
+        uow.commit()
+    count = next((int(v) for k, v in params if k == "_count" and v.isdigit()), 50)
+    offset = next((int(v) for k, v in params if k == "_offset" and v.isdigit()), 0)
+    kept = [(k, v) for k, v in params if k not in ("_offset",)]
+    if not any(k == "_count" for k, _ in kept):
+        kept.append(("_count", str(count)))
+
+    def link(relation: str, at: int) -> dict[str, str]:
+        query = urlencode([*kept, ("_offset", str(at))])
+        return {"relation": relation, "url": f"{context.base_url}/{rtype}?{query}"}
+
+    links = [link("self", offset)]
+    if count and offset + count < result.total:
+        links.append(link("next", offset + count))
+    if offset > 0:
+        links.append(link("previous", max(0, offset - count)))
+    entries = [
+        {
+            "fullUrl": f"{context.base_url}/{rtype}/{r['id']}",
+            "resource": r,
+            "search": {"mode": "match"},
+        }
+        for r in result.resources
+    ]
+    entries += [
+        {
+            "fullUrl": f"{context.base_url}/Patient/{r['id']}",
+            "resource": r,
+            "search": {"mode": "include"},
+        }
+        for r in result.included
+    ]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": result.total,
+        "link": links,
+        "entry": entries,
+    }
+    return FhirResponse(200, bundle)
+
+
+def _bundle(request: FhirRequest, context: FhirContext, actor: Actor) -> FhirResponse:
+    body = bundle_ops.validate_bundle(_json_body(request), ("transaction", "batch"))
+    mode = bundle_ops.Mode(body["type"])
+    with context.uow() as uow:
+        store = Store(uow.session, actor, context.clock)
+        result = bundle_ops.process(store, body, mode, context.base_url)
+        uow.commit()
+    return FhirResponse(
+        200,
+        {
+            "resourceType": "Bundle",
+            "type": f"{mode.value}-response",
+            "entry": result.responses,
+        },
+    )
