@@ -11,10 +11,11 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every area's sub-commands (imported lazily so ``--help`` stays fast)."""
-    from manbing.cli import clinical, ops
+    from manbing.cli import clinical, fhir, ops
 
     ops.register(app)
     clinical.register(app)
+    fhir.register(app)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from manbing.domain.errors import DomainError
 from manbing.fhir.codec.common import StructureError, validate_structure
+from manbing.fhir.codec.observation import UnsupportedCode
 from manbing.fhir.errors import FhirError, as_fhir_error, outcome
 from manbing.fhir.store import SUPPORTED_TYPES, Store
 
@@ -43,6 +44,7 @@ class BundleResult:
     matched: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
     rejected: list[Rejected] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
 
 
 def _rewrite(node: Any, ids: dict[str, str]) -> Any:
@@ -113,6 +115,10 @@ def process(
         rtype = resource.get("resourceType", "?") if isinstance(resource, dict) else "?"
         try:
             responses[index] = _entry(store, entry, ids, mode, result, base_url)
+        except UnsupportedCode:
+            if mode is not Mode.IMPORT:
+                raise
+            result.skipped[f"{rtype} (code not in catalogue)"] += 1
         except Exception as exc:
             if mode is Mode.TRANSACTION or not isinstance(
                 exc, (DomainError, FhirError, StructureError, ValueError)

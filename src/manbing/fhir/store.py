@@ -244,7 +244,24 @@ class Store:
         """An existing resident for this Patient: national ID first, then other identifiers."""
         draft = patient_codec.parse(resource)
         resident_id = self._match_resident(draft, by_name=by_name)
-        return str(resident_id) if resident_id else None
+        if resident_id is None:
+            return None
+        resident = access.get_resident(self.session, self.actor, resident_id)
+        known = {(i.system, i.value) for i in resident.identifiers}
+        for system, value in draft.identifiers:
+            taken = self.session.scalar(
+                select(ResidentIdentifier.id).where(
+                    ResidentIdentifier.system == system, ResidentIdentifier.value == value
+                )
+            )
+            if (system, value) not in known and taken is None:
+                resident.identifiers.append(
+                    ResidentIdentifier(
+                        id=uuid.uuid4(), system=system, value=value, assigned_at=self.clock.now()
+                    )
+                )
+        self.session.flush()
+        return str(resident_id)
 
     # ---------------------------------------------------------------- patient
     def _match_resident(

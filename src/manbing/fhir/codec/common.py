@@ -81,9 +81,11 @@ def parse_datetime(raw: str, field: str) -> datetime:
 
 
 def parse_date(raw: str | None, field: str) -> date | None:
+    """The calendar date as written (``2005-07-29T20:37:06+00:00`` → 2005-07-29)."""
     if not raw:
         return None
-    return parse_datetime(raw, field).astimezone(SHANGHAI).date()
+    parsed = parse_datetime(raw, field)
+    return parsed.date()
 
 
 def reference_id(reference: Any, expected_type: str, field: str) -> str:

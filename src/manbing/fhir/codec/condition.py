@@ -37,6 +37,11 @@ SNOMED_TO_ICD10 = {
 _ICD_SYSTEMS = (ICD10, ICD10_CN, "http://hl7.org/fhir/sid/icd-10-cm")
 
 
+def is_icd10(system: str) -> bool:
+    """ICD-10 and its national modifications (ICD-10-CM, Taiwan's, China's GB/T 14396)."""
+    return system in _ICD_SYSTEMS or "icd-10" in system.lower()
+
+
 @dataclass(frozen=True)
 class ConditionDraft:
     subject_id: str
@@ -56,7 +61,7 @@ def to_fhir(row: Condition) -> dict[str, Any]:
     coding: list[dict[str, Any]] = [{"system": row.system, "code": row.code}]
     if row.display:
         coding[0]["display"] = row.display
-    if row.icd10 and row.system not in _ICD_SYSTEMS:
+    if row.icd10 and not is_icd10(row.system):
         coding.append({"system": ICD10, "code": row.icd10})
     body: dict[str, Any] = {
         "resourceType": "Condition",
@@ -88,9 +93,9 @@ def parse(resource: Any) -> ConditionDraft:
     if not all_codings:
         raise InvalidInput("code", "缺少诊断编码", "Condition.code needs a coding with a system")
     preferred = next((c for c in all_codings if c["system"] == SNOMED), None)
-    preferred = preferred or next((c for c in all_codings if c["system"] in _ICD_SYSTEMS), None)
+    preferred = preferred or next((c for c in all_codings if is_icd10(c["system"])), None)
     chosen = preferred or all_codings[0]
-    icd10 = next((c["code"] for c in all_codings if c["system"] in _ICD_SYSTEMS), None)
+    icd10 = next((c["code"] for c in all_codings if is_icd10(c["system"])), None)
     if icd10 is None and chosen["system"] == SNOMED:
         icd10 = SNOMED_TO_ICD10.get(chosen["code"])
     clinical = first_code(body.get("clinicalStatus")) or "active"

@@ -41,6 +41,7 @@ KIND_BY_LOINC: dict[str, ObservationKind] = {
     "17856-6": K.HBA1C,
     "2093-3": K.TOTAL_CHOLESTEROL,
     "14647-2": K.TOTAL_CHOLESTEROL,
+    "35200-5": K.TOTAL_CHOLESTEROL,
     "13457-7": K.LDL_C,
     "18262-6": K.LDL_C,
     "2089-1": K.LDL_C,
@@ -49,6 +50,7 @@ KIND_BY_LOINC: dict[str, ObservationKind] = {
     "14646-4": K.HDL_C,
     "2571-8": K.TRIGLYCERIDES,
     "14927-8": K.TRIGLYCERIDES,
+    "35217-9": K.TRIGLYCERIDES,
     "8302-2": K.HEIGHT,
     "29463-7": K.WEIGHT,
     "3141-9": K.WEIGHT,
@@ -63,6 +65,10 @@ _UCUM = {"mmHg": "mm[Hg]", "/min": "/min", "mmol/L": "mmol/L", "%": "%", "cm": "
 _UCUM["kg/m2"] = "kg/m2"
 _LENGTH_TO_CM = {"cm": 1.0, "m": 100.0, "mm": 0.1, "[in_i]": 2.54, "in": 2.54}
 _MASS_TO_KG = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237, "lbs": 0.45359237}
+
+
+class UnsupportedCode(InvalidInput):
+    """The Observation's code is outside the platform's catalogue (an importer skips it)."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,9 @@ def parse(resource: Any) -> ObservationDraft:
     )
     if code is None:
         found = [c.get("code") for c in codings(body.get("code"))]
-        raise InvalidInput("code", "不支持的观测项目编码", f"unsupported Observation.code {found}")
+        raise UnsupportedCode(
+            "code", "不支持的观测项目编码", f"unsupported Observation.code {found}"
+        )
     kind = KIND_BY_LOINC[code]
     subject_id = reference_id(body.get("subject"), "Patient", "subject")
     raw_time = body.get("effectiveDateTime") or (body.get("effectivePeriod") or {}).get("start")
