@@ -10,14 +10,16 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from manbing.fhir import bundle as bundle_ops
+from manbing.fhir import export
 from manbing.fhir.capability import capability_statement
 from manbing.fhir.codec.common import instant
 from manbing.fhir.errors import FhirError, as_fhir_error, outcome
-from manbing.fhir.store import SUPPORTED_TYPES, Store
+from manbing.fhir.store import EVERYTHING_COUNT, SUPPORTED_TYPES, Store
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
 from manbing.services.unit_of_work import UnitOfWork
@@ -40,6 +42,8 @@ class FhirResponse:
     status: int
     resource: dict[str, Any] | None
     headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None  # a non-JSON body (NDJSON export files)
+    content_type: str = FHIR_JSON
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class FhirContext:
     clock: Clock
     actor: Actor | None
     base_url: str
+    export_dir: Path | None = None
 
 
 def error_response(error: FhirError) -> FhirResponse:
@@ -87,6 +92,10 @@ def _dispatch(request: FhirRequest, context: FhirContext) -> FhirResponse:
     if context.actor is None:
         raise FhirError(401, "login", "authentication required")
     actor = context.actor
+    if (parts and parts[0].startswith("$")) or parts[-1:] == ["$export"]:
+        return _operation(request, context, actor, parts)
+    if len(parts) == 3 and parts[0] == "Patient" and parts[2] == "$everything":
+        return _everything(context, actor, parts[1])
     if not parts:
         if method != "POST":
             raise FhirError(405, "not-supported", f"{method} on the base is not supported")
@@ -210,3 +219,72 @@ def _bundle(request: FhirRequest, context: FhirContext, actor: Actor) -> FhirRes
             "entry": result.responses,
         },
     )
+
+
+def _export_dir(context: FhirContext) -> Path:
+    if context.export_dir is None:
+        raise FhirError(501, "not-supported", "bulk export is not configured")
+    return context.export_dir
+
+
+def _operation(
+    request: FhirRequest, context: FhirContext, actor: Actor, parts: list[str]
+) -> FhirResponse:
+    method = request.method.upper()
+    folder = _export_dir(context)
+    if parts[0] == "$export-status" and len(parts) == 2:
+        if method == "DELETE":
+            export.delete(folder, actor, parts[1])
+            return FhirResponse(202, None)
+        manifest = export.status(folder, actor, parts[1])
+        if manifest is None:
+            return FhirResponse(202, None, {"X-Progress": "in progress", "Retry-After": "1"})
+        return FhirResponse(200, manifest, content_type="application/json")
+    if parts[0] == "$export-file" and len(parts) == 3 and method == "GET":
+        data = export.file(folder, actor, parts[1], parts[2])
+        return FhirResponse(200, None, content=data, content_type="application/fhir+ndjson")
+    if parts[-1] == "$export" and method == "GET":
+        if parts == ["$export"]:
+            level, group = "system", None
+        elif parts == ["Patient", "$export"]:
+            level, group = "patient", None
+        elif len(parts) == 3 and parts[0] == "Group":
+            level, group = "group", parts[1]
+        else:
+            raise FhirError(404, "not-found", f"no such operation {request.path!r}")
+        if "respond-async" not in request.headers.get("prefer", ""):
+            raise FhirError(400, "invalid", "$export needs the header Prefer: respond-async")
+        url = f"{context.base_url}/{request.path.strip('/')}"
+        job = export.kick_off(
+            context.uow, context.clock, actor, folder, level, list(request.query), group, url
+        )
+        location = f"{context.base_url}/$export-status/{job}"
+        return FhirResponse(202, None, {"Content-Location": location})
+    raise FhirError(404, "not-found", f"no such operation {request.path!r}")
+
+
+def _everything(context: FhirContext, actor: Actor, patient_id: str) -> FhirResponse:
+    with context.uow() as uow:
+        store = Store(uow.session, actor, context.clock)
+        patient = store.read("Patient", patient_id)
+        found = [patient]
+        org = patient["managingOrganization"]["reference"].split("/")[-1]
+        try:
+            found.append(store.read("Organization", org))
+        except Exception:  # an organisation outside the actor's scope is left out
+            log.debug("organisation %s not in scope", org)
+        for rtype in ("Condition", "Observation"):
+            result = store.search(rtype, [("patient", patient_id)], limit=EVERYTHING_COUNT)
+            found += result.resources
+        uow.commit()
+    entries = [
+        {"fullUrl": f"{context.base_url}/{r['resourceType']}/{r['id']}", "resource": r}
+        for r in found
+    ]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(entries),
+        "entry": entries,
+    }
+    return FhirResponse(200, bundle)

@@ -62,6 +62,7 @@ COMMON_PARAMS = ("_id", "_lastUpdated", "_count", "_offset", "_include")
 IGNORED_PARAMS = ("_format", "_pretty")
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
+EVERYTHING_COUNT = 1_000_000
 
 
 @dataclass
@@ -153,11 +154,13 @@ class Store:
             self._audit(AuditAction.READ, resource_type.lower(), row.id, row.resident_id)
         return self._to_fhir(resource_type, row)
 
-    def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> SearchResult:
+    def search(
+        self, resource_type: str, params: Sequence[tuple[str, str]], *, limit: int | None = None
+    ) -> SearchResult:
         access.require(self.actor, Permission.READ_RESIDENTS)
         allowed = SEARCH_PARAMS[resource_type]
         stmt = self._base(resource_type)
-        count, offset, include_patient = DEFAULT_COUNT, 0, False
+        count, offset, include_patient = limit or DEFAULT_COUNT, 0, False
         for name, value in params:
             base, _, modifier = name.partition(":")
             if base in IGNORED_PARAMS:

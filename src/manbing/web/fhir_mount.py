@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 
 from manbing.fhir.errors import FhirError
 from manbing.fhir.router import (
-    FHIR_JSON,
     FhirContext,
     FhirRequest,
     FhirResponse,
@@ -24,12 +23,14 @@ _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _to_response(result: FhirResponse) -> Response:
-    content = json.dumps(result.resource, ensure_ascii=False) if result.resource else None
+    content: bytes | str | None = result.content
+    if content is None and result.resource is not None:
+        content = json.dumps(result.resource, ensure_ascii=False)
     return Response(
         content=content,
         status_code=result.status,
         headers=result.headers,
-        media_type=FHIR_JSON if content else None,
+        media_type=result.content_type if content is not None else None,
     )
 
 
@@ -56,6 +57,7 @@ async def _endpoint(request: Request, path: str = "") -> Response:
         clock=container.clock,
         actor=actor,
         base_url=str(request.base_url).rstrip("/") + "/fhir",
+        export_dir=container.settings.export_dir / "fhir",
     )
     result = await run_in_threadpool(handle, fhir_request, context)
     return _to_response(result)
