@@ -91,7 +91,7 @@ def category(kind: ObservationKind) -> str:
 
 
 def _quantity(value: float, unit: str) -> dict[str, Any]:
-    return {"value": round(value, 4), "unit": unit, "system": UCUM, "code": _UCUM.get(unit, unit)}
+    return {"value": value, "unit": unit, "system": UCUM, "code": _UCUM.get(unit, unit)}
 
 
 def to_fhir(row: Observation) -> dict[str, Any]:
