@@ -11,6 +11,9 @@ from sqlalchemy import select
 from manbing.config import Settings
 from manbing.db.models import User
 from manbing.db.session import make_engine, make_session_factory
+from manbing.domain.errors import DomainError
+from manbing.domain.organisations import Role
+from manbing.fhir import auth as fhir_auth
 from manbing.fhir import importer
 from manbing.services import auth
 from manbing.services.clock import SystemClock
@@ -57,6 +60,40 @@ def import_command(
     typer.echo(f"rejected: {len(report.rejected)}")
     for item in report.rejected:
         typer.echo(f"  {item.source} [{item.resource_type}]: {item.reason}")
+
+
+client_app = typer.Typer(help="OAuth2 system clients of the FHIR API", no_args_is_help=True)
+fhir_app.add_typer(client_app, name="client")
+
+
+@client_app.command("add")
+def client_add(
+    organization_code: Annotated[str, typer.Option("--org", help="organisation code")],
+    name: Annotated[str, typer.Option("--name", help="what the client is")],
+    scope: Annotated[
+        str, typer.Option(help='space-separated SMART scopes, e.g. "system/*.read"')
+    ] = "system/*.read",
+    role: Annotated[Role | None, typer.Option(help="role of its service account")] = None,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Register a system client; prints its client id and secret (shown only once)."""
+    settings = Settings(database_url=database_url) if database_url else Settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            try:
+                client_id, secret = fhir_auth.register_client(
+                    session, organization_code=organization_code, name=name, scopes=scope, role=role
+                )
+            except DomainError as exc:
+                typer.echo(exc.message_en, err=True)
+                raise typer.Exit(2) from exc
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"client_id: {client_id}")
+    typer.echo(f"client_secret: {secret}")
+    typer.echo("token endpoint: POST /fhir/auth/token (grant_type=client_credentials)")
 
 
 def register(app: typer.Typer) -> None:

@@ -38,6 +38,13 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
             "conditionalDelete": "not-supported",
             "searchParam": [{"name": p, "type": _PARAM_TYPES[p]} for p in params],
         }
+        if rtype == "Patient":
+            resource["operation"] = [
+                {
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                }
+            ]
         if rtype == "Observation":
             resource["searchInclude"] = ["Observation:patient", "Observation:subject"]
         resources.append(resource)
@@ -57,10 +64,44 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
                 "documentation": "Search parameters also accept _count (page size) and _offset.",
                 "security": {
                     "cors": False,
-                    "description": "Signed-in session (cookie + X-CSRF-Token for writes).",
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                            "extension": [{"url": "token", "valueUri": f"{base_url}/auth/token"}],
+                        }
+                    ],
+                    "description": (
+                        "OAuth2 client credentials with SMART system scopes (system/*.read, "
+                        "system/Patient.write, system/Observation.rs …), or a signed-in session "
+                        "(cookie + X-CSRF-Token for writes). Access is organisation-scoped."
+                    ),
                 },
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                    },
+                    {
+                        "name": "patient-export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                    },
+                    {
+                        "name": "group-export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+                    },
+                ],
             }
         ],
     }

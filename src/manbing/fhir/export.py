@@ -23,6 +23,7 @@ from manbing.db.models import Organization, Resident
 from manbing.domain.audit import AuditAction
 from manbing.domain.errors import NotFound
 from manbing.domain.organisations import Permission
+from manbing.fhir.auth import Scopes
 from manbing.fhir.codec.common import instant, parse_datetime
 from manbing.fhir.errors import FhirError
 from manbing.fhir.store import Store
@@ -83,6 +84,7 @@ def kick_off(
     query: list[tuple[str, str]],
     group_id: str | None,
     base_url: str,
+    scopes: Scopes | None = None,
 ) -> str:
     """Validate the request, start the job; return the job id."""
     access.require(actor, Permission.EXPORT_PERSONAL_DATA)
@@ -104,6 +106,9 @@ def kick_off(
                 raise FhirError(400, "not-supported", f"_outputFormat {value}", "_outputFormat")
         else:
             raise FhirError(400, "not-supported", f"unsupported $export parameter {name}", name)
+    for rtype in types:
+        if scopes is not None:
+            scopes.require(rtype, "read")
     org_id: uuid.UUID | None = None
     if group_id is not None:
         try:
@@ -123,7 +128,7 @@ def kick_off(
     )
     thread = threading.Thread(
         target=_run,
-        args=(uow, clock, actor, folder, types, since, org_id, base_url, started),
+        args=(uow, clock, actor, folder, types, since, org_id, base_url, started, scopes),
         daemon=True,
     )
     thread.start()
@@ -169,13 +174,14 @@ def _run(
     org_id: uuid.UUID | None,
     request_url: str,
     started: datetime,
+    scopes: Scopes | None,
 ) -> None:
     base = request_url.split("/$export")[0].rsplit("/Patient", 1)[0].rsplit("/Group/", 1)[0]
     output: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     try:
         with uow() as unit:
-            store = Store(unit.session, actor, clock)
+            store = Store(unit.session, actor, clock, scopes)
             for rtype in types:
                 count = _write(store, rtype, folder, since, org_id)
                 output.append(

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from manbing.fhir import bundle as bundle_ops
 from manbing.fhir import export
+from manbing.fhir.auth import Scopes
 from manbing.fhir.capability import capability_statement
 from manbing.fhir.codec.common import instant
 from manbing.fhir.errors import FhirError, as_fhir_error, outcome
@@ -53,6 +54,7 @@ class FhirContext:
     actor: Actor | None
     base_url: str
     export_dir: Path | None = None
+    scopes: Scopes | None = None  # a system client's token scopes; None for a signed-in user
 
 
 def error_response(error: FhirError) -> FhirResponse:
@@ -111,13 +113,15 @@ def _dispatch(request: FhirRequest, context: FhirContext) -> FhirResponse:
     elif len(parts) == 2:
         if method == "GET":
             with context.uow() as uow:
-                resource = Store(uow.session, actor, context.clock).read(rtype, parts[1])
+                resource = Store(uow.session, actor, context.clock, context.scopes).read(
+                    rtype, parts[1]
+                )
                 uow.commit()
             return FhirResponse(200, resource, _version_headers(resource))
         if method == "PUT":
             body = _json_body(request)
             with context.uow() as uow:
-                written = Store(uow.session, actor, context.clock).update(
+                written = Store(uow.session, actor, context.clock, context.scopes).update(
                     rtype, parts[1], body, request.headers.get("if-match")
                 )
                 uow.commit()
@@ -141,7 +145,7 @@ def _create(request: FhirRequest, context: FhirContext, actor: Actor, rtype: str
     body = _json_body(request)
     if_none_exist = request.headers.get("if-none-exist")
     with context.uow() as uow:
-        store = Store(uow.session, actor, context.clock)
+        store = Store(uow.session, actor, context.clock, context.scopes)
         if if_none_exist:
             found = store.find_ids(rtype, parse_qsl(if_none_exist.lstrip("?")))
             if len(found) > 1:
@@ -161,7 +165,7 @@ def _create(request: FhirRequest, context: FhirContext, actor: Actor, rtype: str
 def _search(request: FhirRequest, context: FhirContext, actor: Actor, rtype: str) -> FhirResponse:
     params = list(request.query)
     with context.uow() as uow:
-        result = Store(uow.session, actor, context.clock).search(rtype, params)
+        result = Store(uow.session, actor, context.clock, context.scopes).search(rtype, params)
         uow.commit()
     count = next((int(v) for k, v in params if k == "_count" and v.isdigit()), 50)
     offset = next((int(v) for k, v in params if k == "_offset" and v.isdigit()), 0)
@@ -208,7 +212,7 @@ def _bundle(request: FhirRequest, context: FhirContext, actor: Actor) -> FhirRes
     body = bundle_ops.validate_bundle(_json_body(request), ("transaction", "batch"))
     mode = bundle_ops.Mode(body["type"])
     with context.uow() as uow:
-        store = Store(uow.session, actor, context.clock)
+        store = Store(uow.session, actor, context.clock, context.scopes)
         result = bundle_ops.process(store, body, mode, context.base_url)
         uow.commit()
     return FhirResponse(
@@ -256,7 +260,15 @@ def _operation(
             raise FhirError(400, "invalid", "$export needs the header Prefer: respond-async")
         url = f"{context.base_url}/{request.path.strip('/')}"
         job = export.kick_off(
-            context.uow, context.clock, actor, folder, level, list(request.query), group, url
+            context.uow,
+            context.clock,
+            actor,
+            folder,
+            level,
+            list(request.query),
+            group,
+            url,
+            context.scopes,
         )
         location = f"{context.base_url}/$export-status/{job}"
         return FhirResponse(202, None, {"Content-Location": location})
@@ -265,7 +277,7 @@ def _operation(
 
 def _everything(context: FhirContext, actor: Actor, patient_id: str) -> FhirResponse:
     with context.uow() as uow:
-        store = Store(uow.session, actor, context.clock)
+        store = Store(uow.session, actor, context.clock, context.scopes)
         patient = store.read("Patient", patient_id)
         found = [patient]
         org = patient["managingOrganization"]["reference"].split("/")[-1]

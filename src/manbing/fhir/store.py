@@ -36,6 +36,7 @@ from manbing.domain.residents import (
     validate_name,
 )
 from manbing.domain.values import Sex
+from manbing.fhir.auth import Scopes
 from manbing.fhir.codec import condition as condition_codec
 from manbing.fhir.codec import observation as observation_codec
 from manbing.fhir.codec import organization as organization_codec
@@ -132,13 +133,21 @@ def _token(value: str) -> tuple[str | None, str]:
 
 
 class Store:
-    def __init__(self, session: Session, actor: Actor, clock: Clock) -> None:
+    def __init__(
+        self, session: Session, actor: Actor, clock: Clock, scopes: Scopes | None = None
+    ) -> None:
         self.session = session
         self.actor = actor
         self.clock = clock
+        self.scopes = scopes  # a system client's token scopes; None for a signed-in user
+
+    def require_scope(self, resource_type: str, access_kind: str) -> None:
+        if self.scopes is not None:
+            self.scopes.require(resource_type, access_kind)
 
     # ---------------------------------------------------------------- reading
     def read(self, resource_type: str, raw_id: str, *, audited: bool = True) -> dict[str, Any]:
+        self.require_scope(resource_type, "read")
         if resource_type == "Patient":
             resident = access.get_resident(self.session, self.actor, _uuid(raw_id, "Patient"))
             if audited:
@@ -157,6 +166,7 @@ class Store:
     def search(
         self, resource_type: str, params: Sequence[tuple[str, str]], *, limit: int | None = None
     ) -> SearchResult:
+        self.require_scope(resource_type, "read")
         access.require(self.actor, Permission.READ_RESIDENTS)
         allowed = SEARCH_PARAMS[resource_type]
         stmt = self._base(resource_type)
@@ -214,6 +224,7 @@ class Store:
 
     # ---------------------------------------------------------------- writing
     def create(self, resource_type: str, resource: Any) -> Written:
+        self.require_scope(resource_type, "write")
         if resource_type == "Patient":
             return self._create_patient(resource)
         if resource_type == "Observation":
@@ -229,6 +240,7 @@ class Store:
     def update(
         self, resource_type: str, raw_id: str, resource: Any, if_match: str | None = None
     ) -> Written:
+        self.require_scope(resource_type, "write")
         if isinstance(resource, dict) and resource.get("id") not in (None, raw_id):
             raise FhirError(400, "invalid", "the resource id differs from the URL id", "id")
         if resource_type == "Patient":

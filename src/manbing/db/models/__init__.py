@@ -1,7 +1,7 @@
 """Every mapped table; import this package to register them all on ``Base.metadata``."""
 
 from manbing.db.models.assessments import HealthCheck, RiskAssessment, ScreeningResult
-from manbing.db.models.conditions import Condition
+from manbing.db.models.conditions import Condition, FhirClient
 from manbing.db.models.followups import FollowUp, FollowUpMedication
 from manbing.db.models.geo import Division, Organization
 from manbing.db.models.observations import Device, MedicationStatement, Observation
@@ -18,6 +18,7 @@ __all__ = [
     "Division",
     "Enrolment",
     "EnrolmentStatusChange",
+    "FhirClient",
     "FollowUp",
     "FollowUpMedication",
     "HealthCheck",
