@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from manbing.db.models.residents import NATIONAL_ID_SYSTEM
 from tests.e2e.conftest import login
@@ -54,6 +55,7 @@ def test_metadata_is_a_capability_statement_listing_the_supported_resources(
     body = response.json()
     assert body["resourceType"] == "CapabilityStatement"
     assert body["fhirVersion"] == "4.0.1"
+    CapabilityStatement.model_validate(body)  # valid R4 (R4B model)
     types = {r["type"] for r in body["rest"][0]["resource"]}
     assert types == {"Patient", "Observation", "Condition", "Organization", "Practitioner"}
 

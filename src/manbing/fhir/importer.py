@@ -140,11 +140,12 @@ def import_path(
         sources = [str(e.get("source") or unit.source) for e in entries]
         staged = dict(ids)
         with uow_factory() as uow:
-            store = Store(uow.session, actor, clock)
+            store = Store(uow.session, actor, clock, bulk=True)
             try:
                 result = bundle_ops.process(
                     store, {"entry": entries}, bundle_ops.Mode.IMPORT, ids=staged
                 )
+                store.flush_audit()
             except Exception as exc:  # a failure outside one entry: the whole unit is refused
                 report.rejected.append(RejectedEntry(unit.source or sources[0], "Bundle", str(exc)))
             else:

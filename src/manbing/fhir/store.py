@@ -134,12 +134,43 @@ def _token(value: str) -> tuple[str | None, str]:
 
 class Store:
     def __init__(
-        self, session: Session, actor: Actor, clock: Clock, scopes: Scopes | None = None
+        self,
+        session: Session,
+        actor: Actor,
+        clock: Clock,
+        scopes: Scopes | None = None,
+        *,
+        bulk: bool = False,
     ) -> None:
         self.session = session
         self.actor = actor
         self.clock = clock
         self.scopes = scopes  # a system client's token scopes; None for a signed-in user
+        # Bulk loading: one audit event per (action, type, resident) listing the ids, written by
+        # ``flush_audit``; rows are flushed together (multi-row INSERTs).
+        self.bulk = bulk
+        self._pending: dict[tuple[AuditAction, str, uuid.UUID | None], list[str]] = {}
+        self._residents_in_scope: set[uuid.UUID] = set()
+
+    def _check_resident(self, raw_id: str) -> None:
+        resident_id = _uuid(raw_id, "Patient")
+        if resident_id not in self._residents_in_scope:
+            access.get_resident(self.session, self.actor, resident_id)
+            self._residents_in_scope.add(resident_id)
+
+    def flush_audit(self) -> None:
+        for (action, entity, resident_id), ids in self._pending.items():
+            audit.record(
+                self.session,
+                self.actor,
+                action,
+                entity,
+                at=self.clock.now(),
+                entity_id=ids[0] if len(ids) == 1 else None,
+                resident_id=resident_id,
+                detail={"fhir": True, "count": len(ids), "ids": ids},
+            )
+        self._pending.clear()
 
     def require_scope(self, resource_type: str, access_kind: str) -> None:
         if self.scopes is not None:
@@ -450,10 +481,11 @@ class Store:
     def _create_observation(self, resource: Any) -> Written:
         access.require(self.actor, Permission.WRITE_CLINICAL)
         draft = observation_codec.parse(resource)
-        access.get_resident(self.session, self.actor, _uuid(draft.subject_id, "Patient"))
+        self._check_resident(draft.subject_id)
         row = self._observation_row(draft)
         self.session.add(row)
-        self.session.flush()
+        if not self.bulk:
+            self.session.flush()
         self._audit(AuditAction.CREATE, "observation", row.id, row.resident_id, {"fhir": True})
         return Written("Observation", str(row.id), True, observation_codec.to_fhir(row))
 
@@ -500,12 +532,13 @@ class Store:
     def _create_condition(self, resource: Any) -> Written:
         access.require(self.actor, Permission.WRITE_CLINICAL)
         draft = condition_codec.parse(resource)
-        access.get_resident(self.session, self.actor, _uuid(draft.subject_id, "Patient"))
+        self._check_resident(draft.subject_id)
         row = Condition(id=uuid.uuid4(), organization_id=self.actor.organization_id)
         self._apply_condition(row, draft)
         row.created_at = row.updated_at = self.clock.now()
         self.session.add(row)
-        self.session.flush()
+        if not self.bulk:
+            self.session.flush()
         self._audit(AuditAction.CREATE, "condition", row.id, row.resident_id, {"fhir": True})
         return Written("Condition", str(row.id), True, condition_codec.to_fhir(row))
 
@@ -631,6 +664,9 @@ class Store:
         resident_id: uuid.UUID | None,
         detail: dict[str, Any] | None = None,
     ) -> None:
+        if self.bulk and entity_id is not None:
+            self._pending.setdefault((action, entity, resident_id), []).append(str(entity_id))
+            return
         audit.record(
             self.session,
             self.actor,
