@@ -188,7 +188,7 @@ def _entry(
             result.matched[rtype] += 1
             return {"response": {"status": "200 OK", "location": f"{rtype}/{existing}"}}
         source_id = resource.get("id")
-        written = store.create(rtype, resource)
+        written = store.create(rtype, resource, matched=mode is Mode.IMPORT)
         if isinstance(full_url, str):
             ids[full_url] = f"{rtype}/{written.id}"
         if isinstance(source_id, str):

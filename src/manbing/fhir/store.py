@@ -149,7 +149,8 @@ class Store:
         # Bulk loading: one audit event per (action, type, resident) listing the ids, written by
         # ``flush_audit``; rows are flushed together (multi-row INSERTs).
         self.bulk = bulk
-        self._pending: dict[tuple[AuditAction, str, uuid.UUID | None], list[str]] = {}
+        self._pending: dict[tuple[AuditAction, uuid.UUID | None], dict[str, list[str]]] = {}
+        self._org: Organization | None = None
         self._residents_in_scope: set[uuid.UUID] = set()
 
     def _check_resident(self, raw_id: str) -> None:
@@ -159,16 +160,17 @@ class Store:
             self._residents_in_scope.add(resident_id)
 
     def flush_audit(self) -> None:
-        for (action, entity, resident_id), ids in self._pending.items():
+        for (action, resident_id), by_type in self._pending.items():
+            single = next(iter(by_type.values())) if len(by_type) == 1 else []
             audit.record(
                 self.session,
                 self.actor,
                 action,
-                entity,
+                next(iter(by_type)) if len(by_type) == 1 else "fhir_import",
                 at=self.clock.now(),
-                entity_id=ids[0] if len(ids) == 1 else None,
+                entity_id=single[0] if len(single) == 1 else None,
                 resident_id=resident_id,
-                detail={"fhir": True, "count": len(ids), "ids": ids},
+                detail={"fhir": True, "ids": by_type},
             )
         self._pending.clear()
 
@@ -254,10 +256,11 @@ class Store:
         return [r["id"] for r in result.resources]
 
     # ---------------------------------------------------------------- writing
-    def create(self, resource_type: str, resource: Any) -> Written:
+    def create(self, resource_type: str, resource: Any, *, matched: bool = False) -> Written:
+        """Create; ``matched`` says the caller already looked for this Patient and found none."""
         self.require_scope(resource_type, "write")
         if resource_type == "Patient":
-            return self._create_patient(resource)
+            return self._create_patient(resource, checked=matched)
         if resource_type == "Observation":
             return self._create_observation(resource)
         if resource_type == "Condition":
@@ -380,11 +383,11 @@ class Store:
                 phone = draft.phone[:20]
         return name, sex, birth, id_number, phone
 
-    def _create_patient(self, resource: Any) -> Written:
+    def _create_patient(self, resource: Any, *, checked: bool = False) -> Written:
         access.require(self.actor, Permission.WRITE_RESIDENTS)
         draft = patient_codec.parse(resource)
         name, sex, birth, id_number, phone = self._patient_fields(draft)
-        if self._match_resident(draft, by_name=False) is not None:
+        if not checked and self._match_resident(draft, by_name=False) is not None:
             raise Conflict("该居民已建档", "a resident with this identifier already exists")
         org = self._actor_org()
         resident = Resident(
@@ -412,6 +415,7 @@ class Store:
                 )
             )
         self.session.flush()
+        self._residents_in_scope.add(resident.id)
         self._audit(AuditAction.CREATE, "resident", resident.id, resident.id, {"fhir": True})
         return Written(
             "Patient", str(resident.id), True, patient_codec.to_fhir(resident, unmasked=True)
@@ -640,11 +644,16 @@ class Store:
         return self.actor.can(Permission.SEE_UNMASKED_PII)
 
     def _actor_org(self) -> Organization:
+        if self._org is not None:
+            return self._org
         if self.actor.organization_id is None:
             raise InvalidInput(
                 "organization", "账号未关联机构", "the account belongs to no organisation"
             )
-        return access.require_org_in_scope(self.session, self.actor, self.actor.organization_id)
+        self._org = access.require_org_in_scope(
+            self.session, self.actor, self.actor.organization_id
+        )
+        return self._org
 
     def _one(self, resource_type: str, raw_id: str) -> Any:
         row = self.session.scalars(
@@ -665,7 +674,8 @@ class Store:
         detail: dict[str, Any] | None = None,
     ) -> None:
         if self.bulk and entity_id is not None:
-            self._pending.setdefault((action, entity, resident_id), []).append(str(entity_id))
+            by_type = self._pending.setdefault((action, resident_id), {})
+            by_type.setdefault(entity, []).append(str(entity_id))
             return
         audit.record(
             self.session,
