@@ -71,6 +71,12 @@ def resources(
         in_group = select(Resident.id).where(Resident.managing_org_id.in_(managed))
         stmt = stmt.where(_resident_column(rtype).in_(in_group))
     stmt = stmt.order_by(store._id_column(rtype)).execution_options(yield_per=_BATCH)
+    if rtype in ("Observation", "Condition"):
+        # plain rows (no ORM identity map) for the two big tables: the codecs read attributes only
+        table = _resident_column(rtype).table
+        for row in store.session.execute(stmt.with_only_columns(*table.c)):
+            yield store._to_fhir(rtype, row)
+        return
     for row in store.session.scalars(stmt):
         yield store._to_fhir(rtype, row)
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from manbing.db.models import (
     Condition,
@@ -709,8 +709,10 @@ class Store:
     def _base(self, resource_type: str) -> Select[Any]:
         actor = self.actor
         if resource_type == "Patient":
-            return select(Resident).where(
-                access.resident_filter(actor), Resident.status != ResidentStatus.MERGED
+            return (
+                select(Resident)
+                .where(access.resident_filter(actor), Resident.status != ResidentStatus.MERGED)
+                .options(selectinload(Resident.identifiers))
             )
         if resource_type == "Observation":
             return (
