@@ -57,7 +57,19 @@ def test_metadata_is_a_capability_statement_listing_the_supported_resources(
     assert body["fhirVersion"] == "4.0.1"
     CapabilityStatement.model_validate(body)  # valid R4 (R4B model)
     types = {r["type"] for r in body["rest"][0]["resource"]}
-    assert types == {"Patient", "Observation", "Condition", "Organization", "Practitioner"}
+    assert types == {
+        "Patient",
+        "Observation",
+        "Condition",
+        "Organization",
+        "Practitioner",
+        "Device",
+        "MedicationStatement",
+        "CarePlan",
+        "AuditEvent",
+    }
+    audit = next(r for r in body["rest"][0]["resource"] if r["type"] == "AuditEvent")
+    assert [i["code"] for i in audit["interaction"]] == ["read", "search-type"]
 
 
 def test_an_anonymous_read_is_refused_with_an_operation_outcome(client: TestClient) -> None:

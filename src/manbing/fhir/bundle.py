@@ -18,7 +18,7 @@ from manbing.domain.errors import DomainError
 from manbing.fhir.codec.common import StructureError, validate_structure
 from manbing.fhir.codec.observation import UnsupportedCode
 from manbing.fhir.errors import FhirError, as_fhir_error, outcome
-from manbing.fhir.store import SUPPORTED_TYPES, Store
+from manbing.fhir.store import SUPPORTED_TYPES, WRITABLE_TYPES, Store
 
 _CREATE_ORDER = {"Organization": 0, "Practitioner": 1, "Patient": 2}
 _METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -159,7 +159,7 @@ def _entry(
         if not isinstance(resource, dict):
             raise FhirError(400, "required", f"{method} entries need a resource", "resource")
         rtype = resource.get("resourceType")
-        if rtype not in SUPPORTED_TYPES:
+        if rtype not in WRITABLE_TYPES:
             raise FhirError(
                 422 if mode is Mode.IMPORT else 400,
                 "not-supported",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from manbing.fhir.store import COMMON_PARAMS, SEARCH_PARAMS, SUPPORTED_TYPES
+from manbing.fhir.store import COMMON_PARAMS, READ_ONLY_TYPES, SEARCH_PARAMS, SUPPORTED_TYPES
 
 _PARAM_TYPES = {
     "identifier": "token",
@@ -27,13 +27,15 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
     resources = []
     for rtype in SUPPORTED_TYPES:
         params = [*SEARCH_PARAMS[rtype], "_id", "_lastUpdated"]
+        writable = rtype not in READ_ONLY_TYPES
+        codes = ("read", "search-type", "create", "update") if writable else ("read", "search-type")
         resource: dict[str, Any] = {
             "type": rtype,
-            "interaction": [{"code": c} for c in ("read", "search-type", "create", "update")],
+            "interaction": [{"code": c} for c in codes],
             "versioning": "versioned" if rtype == "Patient" else "no-version",
             "readHistory": False,
             "updateCreate": False,
-            "conditionalCreate": True,
+            "conditionalCreate": writable,
             "conditionalUpdate": False,
             "conditionalDelete": "not-supported",
             "searchParam": [{"name": p, "type": _PARAM_TYPES[p]} for p in params],

@@ -16,7 +16,11 @@ from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from manbing.db.models import (
+    AuditEvent,
     Condition,
+    Device,
+    Enrolment,
+    MedicationStatement,
     Observation,
     Organization,
     Practitioner,
@@ -42,6 +46,7 @@ from manbing.fhir.codec import observation as observation_codec
 from manbing.fhir.codec import organization as organization_codec
 from manbing.fhir.codec import patient as patient_codec
 from manbing.fhir.codec import practitioner as practitioner_codec
+from manbing.fhir.codec import readonly as readonly_codec
 from manbing.fhir.codec.common import LOINC, SHANGHAI, is_valid_id, parse_datetime
 from manbing.fhir.errors import FhirError
 from manbing.services import access, audit
@@ -51,13 +56,36 @@ from manbing.services.actor import Actor
 from manbing.services.clock import Clock
 from manbing.services.residents import _next_record_number
 
-SUPPORTED_TYPES = ("Patient", "Observation", "Condition", "Organization", "Practitioner")
+WRITABLE_TYPES = ("Patient", "Observation", "Condition", "Organization", "Practitioner")
+READ_ONLY_TYPES = ("Device", "MedicationStatement", "CarePlan", "AuditEvent")
+SUPPORTED_TYPES = WRITABLE_TYPES + READ_ONLY_TYPES
+_READ_ONLY: dict[str, tuple[Any, Any, Any, Callable[[Any], dict[str, Any]]]] = {
+    # type: (model, resident column, last-updated column, codec)
+    "Device": (Device, Device.resident_id, Device.bound_at, readonly_codec.device),
+    "MedicationStatement": (
+        MedicationStatement,
+        MedicationStatement.resident_id,
+        MedicationStatement.recorded_at,
+        readonly_codec.medication_statement,
+    ),
+    "CarePlan": (Enrolment, Enrolment.resident_id, Enrolment.updated_at, readonly_codec.care_plan),
+    "AuditEvent": (
+        AuditEvent,
+        AuditEvent.resident_id,
+        AuditEvent.occurred_at,
+        readonly_codec.audit_event,
+    ),
+}
 SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     "Patient": ("identifier", "name", "birthdate", "gender", "organization"),
     "Observation": ("patient", "subject", "code", "date", "category"),
     "Condition": ("patient", "subject", "code", "clinical-status"),
     "Organization": ("identifier", "name"),
     "Practitioner": ("identifier", "name"),
+    "Device": ("patient",),
+    "MedicationStatement": ("patient", "subject"),
+    "CarePlan": ("patient", "subject"),
+    "AuditEvent": ("patient",),
 }
 COMMON_PARAMS = ("_id", "_lastUpdated", "_count", "_offset", "_include")
 IGNORED_PARAMS = ("_format", "_pretty")
@@ -192,7 +220,7 @@ class Store:
         row = self.session.scalars(stmt).first()
         if row is None:
             raise NotFound(f"未找到{resource_type}", f"{resource_type}/{raw_id} not found")
-        if audited and resource_type in ("Observation", "Condition"):
+        if audited and resource_type not in ("Organization", "Practitioner"):
             self._audit(AuditAction.READ, resource_type.lower(), row.id, row.resident_id)
         return self._to_fhir(resource_type, row)
 
@@ -698,6 +726,8 @@ class Store:
 
     @staticmethod
     def _id_column(resource_type: str) -> Any:
+        if resource_type in _READ_ONLY:
+            return _READ_ONLY[resource_type][0].id
         return {
             "Patient": Resident.id,
             "Observation": Observation.id,
@@ -726,6 +756,13 @@ class Store:
                 .join(Resident, Resident.id == Condition.resident_id)
                 .where(access.resident_filter(actor))
             )
+        if resource_type in _READ_ONLY:
+            model, resident_column = _READ_ONLY[resource_type][:2]
+            return (
+                select(model)
+                .join(Resident, Resident.id == resident_column)
+                .where(access.resident_filter(actor))
+            )
         if resource_type == "Organization":
             return select(Organization).where(access.org_filter(actor))
         if resource_type == "Practitioner":
@@ -737,6 +774,8 @@ class Store:
         raise FhirError(404, "not-supported", f"resource type {resource_type} is not supported")
 
     def _to_fhir(self, resource_type: str, row: Any) -> dict[str, Any]:
+        if resource_type in _READ_ONLY:
+            return _READ_ONLY[resource_type][3](row)
         converters: dict[str, Callable[[Any], dict[str, Any]]] = {
             "Patient": lambda r: patient_codec.to_fhir(r, unmasked=self._unmasked()),
             "Observation": observation_codec.to_fhir,
@@ -758,6 +797,10 @@ class Store:
                 return self._id_column(resource_type) == uuid.UUID(value)  # type: ignore[no-any-return]
             except ValueError:
                 return self._id_column(resource_type).is_(None)  # type: ignore[no-any-return]
+        if name == "_lastUpdated" and resource_type in _READ_ONLY:
+            return date_clause(_READ_ONLY[resource_type][2], value)
+        if resource_type in _READ_ONLY:
+            return self._subject(_READ_ONLY[resource_type][1], value)
         if name == "_lastUpdated":
             column = {
                 "Patient": Resident.updated_at,
