@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import httpx
 from fhirpy import SyncFHIRClient
 
@@ -9,14 +12,17 @@ from manbing.db.models.residents import NATIONAL_ID_SYSTEM
 from manbing.services.demo_accounts import DEMO_PASSWORD
 
 
-def _client(live_server: str) -> SyncFHIRClient:
+def _headers(live_server: str) -> dict[str, str]:
     session = httpx.post(
         f"{live_server}/api/v1/session", json={"username": "doctor", "password": DEMO_PASSWORD}
     )
     assert session.status_code == 200, session.text
     cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
-    headers = {"Cookie": cookie, "X-CSRF-Token": session.json()["csrf_token"]}
-    return SyncFHIRClient(f"{live_server}/fhir", extra_headers=headers)
+    return {"Cookie": cookie, "X-CSRF-Token": session.json()["csrf_token"]}
+
+
+def _client(live_server: str) -> SyncFHIRClient:
+    return SyncFHIRClient(f"{live_server}/fhir", extra_headers=_headers(live_server))
 
 
 def test_fhirpy_creates_searches_with_paging_and_posts_a_transaction(live_server: str) -> None:
@@ -75,3 +81,27 @@ def test_fhirpy_creates_searches_with_paging_and_posts_a_transaction(live_server
     fetched = readings.fetch()
     assert len(fetched) == 1
     assert [c["valueQuantity"]["value"] for c in fetched[0]["component"]] == [138, 86]
+
+
+def test_fhirpy_kicks_off_an_export_polls_it_and_the_files_download(live_server: str) -> None:
+    headers = _headers(live_server)
+    client = SyncFHIRClient(
+        f"{live_server}/fhir", extra_headers={**headers, "Prefer": "respond-async"}
+    )
+    accepted = client.execute("$export", method="get", params={"_type": "Patient,Condition"})
+    status_url = accepted["issue"][0]["location"][0]
+    job_path = status_url.split("/fhir/", 1)[1]
+    deadline = time.monotonic() + 20
+    manifest = client.execute(job_path, method="get")
+    while manifest is None:  # 202 without a body while the job runs
+        assert time.monotonic() < deadline, "the export did not finish"
+        time.sleep(0.1)
+        manifest = client.execute(job_path, method="get")
+    outputs = {o["type"]: o for o in manifest["output"]}
+    assert set(outputs) == {"Patient", "Condition"}
+    ndjson = httpx.get(outputs["Patient"]["url"], headers=headers)
+    assert ndjson.status_code == 200
+    patients = [json.loads(line) for line in ndjson.text.splitlines()]
+    assert len(patients) == outputs["Patient"]["count"] > 0
+    searched = client.resources("Patient").limit(1).fetch_raw()
+    assert searched["total"] == len(patients)

@@ -271,7 +271,11 @@ def _operation(
             context.scopes,
         )
         location = f"{context.base_url}/$export-status/{job}"
-        return FhirResponse(202, None, {"Content-Location": location})
+        accepted = outcome(
+            "informational", f"export job accepted; poll {location}", severity="information"
+        )
+        accepted["issue"][0]["location"] = [location]  # for clients that cannot read headers
+        return FhirResponse(202, accepted, {"Content-Location": location})
     raise FhirError(404, "not-found", f"no such operation {request.path!r}")
 
 
