@@ -67,6 +67,10 @@ def test_metadata_is_a_capability_statement_listing_the_supported_resources(
         "MedicationStatement",
         "CarePlan",
         "AuditEvent",
+        "Encounter",
+        "Appointment",
+        "ServiceRequest",
+        "Task",
     }
     audit = next(r for r in body["rest"][0]["resource"] if r["type"] == "AuditEvent")
     assert [i["code"] for i in audit["interaction"]] == ["read", "search-type"]

@@ -10,7 +10,15 @@ from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from manbing.db.models import Device, Enrolment, MedicationStatement
+from manbing.db.models import (
+    Device,
+    Enrolment,
+    FollowUp,
+    MedicationStatement,
+    Organization,
+    Referral,
+)
+from manbing.domain.referrals import Direction, ReferralStatus, Urgency
 from tests.conftest import NOW
 from tests.e2e.conftest import login
 
@@ -97,3 +105,60 @@ def test_devices_and_medication_statements_of_a_patient_are_listed(
     get_fhir_model_class("Device").model_validate(devices["entry"][0]["resource"])
     assert statement["medicationCodeableConcept"]["coding"][0]["code"] == "C08CA01"
     assert statement["dosage"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 5
+
+
+def test_follow_ups_are_encounters_and_their_next_dates_appointments(
+    client: TestClient, app_db: sessionmaker[Session]
+) -> None:
+    login(client)
+    visible = {
+        e["resource"]["id"]
+        for e in client.get("/fhir/Patient", params={"_count": "1000"}).json()["entry"]
+    }
+    with app_db() as session:
+        visit = next(
+            f
+            for f in session.scalars(select(FollowUp).where(FollowUp.next_visit_date.is_not(None)))
+            if str(f.resident_id) in visible
+        )
+    encounters = client.get("/fhir/Encounter", params={"patient": str(visit.resident_id)}).json()
+    encounter = next(
+        e["resource"] for e in encounters["entry"] if e["resource"]["id"] == str(visit.id)
+    )
+    get_fhir_model_class("Encounter").model_validate(encounter)
+    assert encounter["period"]["start"] == visit.visit_date.isoformat()
+    appointment = client.get(f"/fhir/Appointment/{visit.id}").json()
+    get_fhir_model_class("Appointment").model_validate(appointment)
+    assert appointment["requestedPeriod"][0]["start"] == str(visit.next_visit_date)
+
+
+def test_a_referral_is_a_service_request_with_its_workflow_task(
+    client: TestClient, app_db: sessionmaker[Session]
+) -> None:
+    login(client)
+    pid = client.get("/fhir/Patient", params={"_count": "1"}).json()["entry"][0]["resource"]
+    with app_db() as session:
+        hospital = session.scalars(
+            select(Organization).where(Organization.code == "330108-H01")
+        ).one()
+        referral = Referral(
+            id=uuid.uuid4(),
+            resident_id=uuid.UUID(pid["id"]),
+            direction=Direction.UP,
+            urgency=Urgency.URGENT,
+            reasons=["血压控制不满意"],
+            from_org_id=uuid.UUID(pid["managingOrganization"]["reference"].split("/")[1]),
+            to_org_id=hospital.id,
+            status=ReferralStatus.ACCEPTED,
+        )
+        session.add(referral)
+        session.commit()
+    request = client.get(f"/fhir/ServiceRequest/{referral.id}").json()
+    get_fhir_model_class("ServiceRequest").model_validate(request)
+    assert (request["status"], request["priority"]) == ("active", "urgent")
+    assert request["reasonCode"] == [{"text": "血压控制不满意"}]
+    tasks = client.get("/fhir/Task", params={"patient": pid["id"]}).json()
+    [task] = [e["resource"] for e in tasks["entry"]]
+    get_fhir_model_class("Task").model_validate(task)
+    assert task["status"] == "accepted"
+    assert task["focus"] == {"reference": f"ServiceRequest/{referral.id}"}

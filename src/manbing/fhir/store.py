@@ -20,10 +20,12 @@ from manbing.db.models import (
     Condition,
     Device,
     Enrolment,
+    FollowUp,
     MedicationStatement,
     Observation,
     Organization,
     Practitioner,
+    Referral,
     Resident,
     ResidentIdentifier,
 )
@@ -57,7 +59,16 @@ from manbing.services.clock import Clock
 from manbing.services.residents import _next_record_number
 
 WRITABLE_TYPES = ("Patient", "Observation", "Condition", "Organization", "Practitioner")
-READ_ONLY_TYPES = ("Device", "MedicationStatement", "CarePlan", "AuditEvent")
+READ_ONLY_TYPES = (
+    "Device",
+    "MedicationStatement",
+    "CarePlan",
+    "AuditEvent",
+    "Encounter",
+    "Appointment",
+    "ServiceRequest",
+    "Task",
+)
 SUPPORTED_TYPES = WRITABLE_TYPES + READ_ONLY_TYPES
 _READ_ONLY: dict[str, tuple[Any, Any, Any, Callable[[Any], dict[str, Any]]]] = {
     # type: (model, resident column, last-updated column, codec)
@@ -75,6 +86,20 @@ _READ_ONLY: dict[str, tuple[Any, Any, Any, Callable[[Any], dict[str, Any]]]] = {
         AuditEvent.occurred_at,
         readonly_codec.audit_event,
     ),
+    "Encounter": (FollowUp, FollowUp.resident_id, FollowUp.updated_at, readonly_codec.encounter),
+    "Appointment": (
+        FollowUp,
+        FollowUp.resident_id,
+        FollowUp.updated_at,
+        readonly_codec.appointment,
+    ),
+    "ServiceRequest": (
+        Referral,
+        Referral.resident_id,
+        Referral.updated_at,
+        readonly_codec.service_request,
+    ),
+    "Task": (Referral, Referral.resident_id, Referral.updated_at, readonly_codec.task),
 }
 SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     "Patient": ("identifier", "name", "birthdate", "gender", "organization"),
@@ -86,6 +111,10 @@ SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     "MedicationStatement": ("patient", "subject"),
     "CarePlan": ("patient", "subject"),
     "AuditEvent": ("patient",),
+    "Encounter": ("patient", "subject"),
+    "Appointment": ("patient",),
+    "ServiceRequest": ("patient", "subject"),
+    "Task": ("patient",),
 }
 COMMON_PARAMS = ("_id", "_lastUpdated", "_count", "_offset", "_include")
 IGNORED_PARAMS = ("_format", "_pretty")
@@ -758,11 +787,14 @@ class Store:
             )
         if resource_type in _READ_ONLY:
             model, resident_column = _READ_ONLY[resource_type][:2]
-            return (
+            stmt = (
                 select(model)
                 .join(Resident, Resident.id == resident_column)
                 .where(access.resident_filter(actor))
             )
+            if resource_type == "Appointment":
+                stmt = stmt.where(FollowUp.next_visit_date.is_not(None))
+            return stmt
         if resource_type == "Organization":
             return select(Organization).where(access.org_filter(actor))
         if resource_type == "Practitioner":

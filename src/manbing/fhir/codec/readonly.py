@@ -1,10 +1,21 @@
-"""Read-only resources over existing tables: Device, MedicationStatement, CarePlan, AuditEvent."""
+"""Read-only resources over existing tables.
+
+Device, MedicationStatement, CarePlan (enrolments), AuditEvent, Encounter (follow-ups),
+Appointment (a follow-up's next visit date), ServiceRequest and Task (referrals).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from manbing.db.models import AuditEvent, Device, Enrolment, MedicationStatement
+from manbing.db.models import (
+    AuditEvent,
+    Device,
+    Enrolment,
+    FollowUp,
+    MedicationStatement,
+    Referral,
+)
 from manbing.domain.programmes import EnrolmentStatus
 from manbing.fhir.codec.common import instant
 
@@ -129,3 +140,110 @@ def audit_event(row: AuditEvent) -> dict[str, Any]:
     if row.resident_id:
         body["entity"].append({"what": {"reference": f"Patient/{row.resident_id}"}})
     return body
+
+
+_ENCOUNTER_CLASS = {"1": "AMB", "2": "HH", "3": "VR"}
+_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+_SR_STATUS = {
+    "requested": "active",
+    "accepted": "active",
+    "returned": "completed",
+    "rejected": "revoked",
+    "cancelled": "revoked",
+    "closed": "completed",
+}
+_TASK_STATUS = {
+    "requested": "requested",
+    "accepted": "accepted",
+    "returned": "completed",
+    "rejected": "rejected",
+    "cancelled": "cancelled",
+    "closed": "completed",
+}
+
+
+def encounter(row: FollowUp) -> dict[str, Any]:
+    """A follow-up visit (随访) as an Encounter."""
+    mode = row.mode.value if row.mode else "1"
+    body: dict[str, Any] = {
+        "resourceType": "Encounter",
+        "id": str(row.id),
+        "meta": {"versionId": "1", "lastUpdated": instant(row.updated_at)},
+        "status": "finished" if row.outcome.value == "done" else "cancelled",
+        "class": {"system": _ACT_CODE, "code": _ENCOUNTER_CLASS.get(mode, "AMB")},
+        "type": [{"coding": [{"system": "urn:manbing:follow-up-form", "code": row.form.value}]}],
+        "subject": {"reference": f"Patient/{row.resident_id}"},
+        "period": {"start": row.visit_date.isoformat()},
+        "serviceProvider": {"reference": f"Organization/{row.organization_id}"},
+    }
+    if row.practitioner_id:
+        body["participant"] = [{"individual": {"reference": f"Practitioner/{row.practitioner_id}"}}]
+    if row.outcome_reason:
+        body["reasonCode"] = [{"text": row.outcome_reason}]
+    return body
+
+
+def appointment(row: FollowUp) -> dict[str, Any]:
+    """The next follow-up the visit scheduled (proposed for that date)."""
+    assert row.next_visit_date is not None
+    return {
+        "resourceType": "Appointment",
+        "id": str(row.id),
+        "meta": {"versionId": "1", "lastUpdated": instant(row.updated_at)},
+        "status": "proposed",
+        "serviceType": [{"text": "慢病随访"}],
+        "requestedPeriod": [{"start": row.next_visit_date.isoformat()}],
+        "participant": [
+            {"actor": {"reference": f"Patient/{row.resident_id}"}, "status": "needs-action"},
+            {
+                "actor": {"reference": f"Practitioner/{row.practitioner_id}"},
+                "status": "accepted",
+            }
+            if row.practitioner_id
+            else {"type": [{"text": "随访机构"}], "status": "accepted"},
+        ],
+        "basedOn": [{"reference": f"Encounter/{row.id}"}],
+    }
+
+
+def service_request(row: Referral) -> dict[str, Any]:
+    """A two-way referral (双向转诊) as a ServiceRequest."""
+    body: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "id": str(row.id),
+        "meta": {"versionId": "1", "lastUpdated": instant(row.updated_at)},
+        "status": _SR_STATUS[row.status.value],
+        "intent": "order",
+        "category": [
+            {"coding": [{"system": "urn:manbing:referral-direction", "code": row.direction.value}]}
+        ],
+        "priority": "urgent" if row.urgency.value == "urgent" else "routine",
+        "subject": {"reference": f"Patient/{row.resident_id}"},
+        "authoredOn": instant(row.created_at),
+        "performer": [{"reference": f"Organization/{row.to_org_id}"}],
+        "reasonCode": [{"text": r} for r in row.reasons]
+        + ([{"text": row.reason_text}] if row.reason_text else []),
+    }
+    if row.requested_by_id:
+        body["requester"] = {"reference": f"Practitioner/{row.requested_by_id}"}
+    if row.plan:
+        body["note"] = [{"text": row.plan}]
+    return body
+
+
+def task(row: Referral) -> dict[str, Any]:
+    """The referral's workflow state as a Task on its ServiceRequest."""
+    return {
+        "resourceType": "Task",
+        "id": str(row.id),
+        "meta": {"versionId": "1", "lastUpdated": instant(row.updated_at)},
+        "status": _TASK_STATUS[row.status.value],
+        "businessStatus": {"text": row.status.label_zh},
+        "intent": "order",
+        "focus": {"reference": f"ServiceRequest/{row.id}"},
+        "for": {"reference": f"Patient/{row.resident_id}"},
+        "authoredOn": instant(row.created_at),
+        "lastModified": instant(row.updated_at),
+        "requester": {"reference": f"Organization/{row.from_org_id}"},
+        "owner": {"reference": f"Organization/{row.to_org_id}"},
+    }
