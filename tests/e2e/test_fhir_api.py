@@ -63,6 +63,7 @@ def test_metadata_is_a_capability_statement_listing_the_supported_resources(
         "Condition",
         "Organization",
         "Practitioner",
+        "CareTeam",
         "Device",
         "MedicationStatement",
         "CarePlan",

@@ -162,3 +162,16 @@ def test_a_referral_is_a_service_request_with_its_workflow_task(
     get_fhir_model_class("Task").model_validate(task)
     assert task["status"] == "accepted"
     assert task["focus"] == {"reference": f"ServiceRequest/{referral.id}"}
+
+
+def test_family_doctor_teams_are_care_teams_with_their_members(client: TestClient) -> None:
+    login(client)
+    teams = client.get("/fhir/CareTeam").json()
+    assert teams["total"] > 0
+    team = teams["entry"][0]["resource"]
+    get_fhir_model_class("CareTeam").model_validate(team)
+    assert team["participant"]
+    member = team["participant"][0]["member"]["reference"]
+    assert client.get(f"/fhir/{member}").status_code == 200
+    by_name = client.get("/fhir/CareTeam", params={"name": team["name"]}).json()
+    assert team["id"] in {e["resource"]["id"] for e in by_name["entry"]}

@@ -28,6 +28,7 @@ from manbing.db.models import (
     Referral,
     Resident,
     ResidentIdentifier,
+    Team,
 )
 from manbing.db.models.residents import NATIONAL_ID_SYSTEM, RECORD_NUMBER_SYSTEM
 from manbing.domain.audit import AuditAction
@@ -60,6 +61,7 @@ from manbing.services.residents import _next_record_number
 
 WRITABLE_TYPES = ("Patient", "Observation", "Condition", "Organization", "Practitioner")
 READ_ONLY_TYPES = (
+    "CareTeam",
     "Device",
     "MedicationStatement",
     "CarePlan",
@@ -107,6 +109,7 @@ SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     "Condition": ("patient", "subject", "code", "clinical-status"),
     "Organization": ("identifier", "name"),
     "Practitioner": ("identifier", "name"),
+    "CareTeam": ("name",),
     "Device": ("patient",),
     "MedicationStatement": ("patient", "subject"),
     "CarePlan": ("patient", "subject"),
@@ -249,7 +252,7 @@ class Store:
         row = self.session.scalars(stmt).first()
         if row is None:
             raise NotFound(f"未找到{resource_type}", f"{resource_type}/{raw_id} not found")
-        if audited and resource_type not in ("Organization", "Practitioner"):
+        if audited and resource_type not in ("Organization", "Practitioner", "CareTeam"):
             self._audit(AuditAction.READ, resource_type.lower(), row.id, row.resident_id)
         return self._to_fhir(resource_type, row)
 
@@ -755,6 +758,8 @@ class Store:
 
     @staticmethod
     def _id_column(resource_type: str) -> Any:
+        if resource_type == "CareTeam":
+            return Team.id
         if resource_type in _READ_ONLY:
             return _READ_ONLY[resource_type][0].id
         return {
@@ -785,6 +790,16 @@ class Store:
                 .join(Resident, Resident.id == Condition.resident_id)
                 .where(access.resident_filter(actor))
             )
+        if resource_type == "CareTeam":
+            return (
+                select(Team)
+                .where(
+                    Team.organization_id.in_(
+                        select(Organization.id).where(access.org_filter(actor))
+                    )
+                )
+                .options(selectinload(Team.members))
+            )
         if resource_type in _READ_ONLY:
             model, resident_column = _READ_ONLY[resource_type][:2]
             stmt = (
@@ -806,6 +821,8 @@ class Store:
         raise FhirError(404, "not-supported", f"resource type {resource_type} is not supported")
 
     def _to_fhir(self, resource_type: str, row: Any) -> dict[str, Any]:
+        if resource_type == "CareTeam":
+            return readonly_codec.care_team(row)
         if resource_type in _READ_ONLY:
             return _READ_ONLY[resource_type][3](row)
         converters: dict[str, Callable[[Any], dict[str, Any]]] = {
@@ -829,6 +846,10 @@ class Store:
                 return self._id_column(resource_type) == uuid.UUID(value)  # type: ignore[no-any-return]
             except ValueError:
                 return self._id_column(resource_type).is_(None)  # type: ignore[no-any-return]
+        if resource_type == "CareTeam":
+            if name == "_lastUpdated":
+                return date_clause(Team.updated_at, value)
+            return Team.name.ilike(value.replace("%", "") + "%")
         if name == "_lastUpdated" and resource_type in _READ_ONLY:
             return date_clause(_READ_ONLY[resource_type][2], value)
         if resource_type in _READ_ONLY:

@@ -1,6 +1,6 @@
 """Read-only resources over existing tables.
 
-Device, MedicationStatement, CarePlan (enrolments), AuditEvent, Encounter (follow-ups),
+Device, MedicationStatement, CarePlan (enrolments), AuditEvent, CareTeam (teams), Encounter (follow-ups),
 Appointment (a follow-up's next visit date), ServiceRequest and Task (referrals).
 """
 
@@ -15,6 +15,7 @@ from manbing.db.models import (
     FollowUp,
     MedicationStatement,
     Referral,
+    Team,
 )
 from manbing.domain.programmes import EnrolmentStatus
 from manbing.fhir.codec.common import instant
@@ -246,4 +247,24 @@ def task(row: Referral) -> dict[str, Any]:
         "lastModified": instant(row.updated_at),
         "requester": {"reference": f"Organization/{row.from_org_id}"},
         "owner": {"reference": f"Organization/{row.to_org_id}"},
+    }
+
+
+def care_team(row: Team) -> dict[str, Any]:
+    """A family-doctor team (家庭医生团队)."""
+    return {
+        "resourceType": "CareTeam",
+        "id": str(row.id),
+        "meta": {"versionId": "1", "lastUpdated": instant(row.updated_at)},
+        "status": "active" if row.active else "inactive",
+        "category": [{"text": "家庭医生团队"}],
+        "name": row.name,
+        "managingOrganization": [{"reference": f"Organization/{row.organization_id}"}],
+        "participant": [
+            {
+                "role": [{"text": member.role_in_team}],
+                "member": {"reference": f"Practitioner/{member.practitioner_id}"},
+            }
+            for member in sorted(row.members, key=lambda m: str(m.practitioner_id))
+        ],
     }
