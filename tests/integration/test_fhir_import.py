@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -149,3 +150,51 @@ def test_importing_the_same_bundle_twice_matches_the_resident_instead_of_duplica
             .where(ResidentIdentifier.value == "999-34-1238")
         )
     assert count == 1
+
+
+def _patient_bundle(name: str, id_number: str) -> dict[str, object]:
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            "not an entry",
+            {
+                "fullUrl": "urn:uuid:9e3c4f1e-0000-4000-8000-000000000001",
+                "resource": {
+                    "resourceType": "Patient",
+                    "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": id_number}],
+                    "name": [{"text": name}],
+                },
+                "request": {"method": "POST", "url": "Patient"},
+            },
+        ],
+    }
+
+
+def test_a_bundle_that_fails_as_a_whole_is_rejected_and_the_others_still_load(
+    district: District, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from manbing.fhir import bundle as bundle_ops
+
+    original = bundle_ops.process
+
+    def failing(store: Any, bundle: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        names = [e["resource"]["name"][0]["text"] for e in bundle["entry"]]
+        if "坏数据" in names:
+            raise RuntimeError("database went away")
+        return original(store, bundle, *args, **kwargs)
+
+    monkeypatch.setattr(bundle_ops, "process", failing)
+    numbers = ["33010819600315003X", "330108197001010011", "330108198002020021"]
+    for n, (name, number) in enumerate(zip(["王一", "坏数据", "李三"], numbers, strict=True)):
+        (tmp_path / f"b{n}.json").write_text(json.dumps(_patient_bundle(name, number)))
+    report = _run(district, clock, tmp_path)
+    assert report.created["Patient"] == 2
+    bundle_rejections = [r for r in report.rejected if r.resource_type == "Bundle"]
+    assert [r.source for r in bundle_rejections] == [str(tmp_path / "b1.json")]
+    assert sum(1 for r in report.rejected if r.reason == "not an object") == 3
+    with district.session_factory() as session:
+        names = set(session.scalars(select(Resident.name).where(Resident.id_number.in_(numbers))))
+    assert names == {"王一", "李三"}

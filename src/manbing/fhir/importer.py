@@ -106,6 +106,9 @@ def _supported(
 ) -> list[dict[str, Any]]:
     kept = []
     for n, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            report.rejected.append(RejectedEntry(f"{source}#entry[{n}]", "-", "not an object"))
+            continue
         resource = entry.get("resource")
         rtype = resource.get("resourceType", "?") if isinstance(resource, dict) else None
         method = str((entry.get("request") or {}).get("method", "POST")).upper()
@@ -121,6 +124,22 @@ def _supported(
     return kept
 
 
+CHUNK = 25  # transaction Bundles loaded per database transaction (retried one by one on failure)
+
+
+def _record(report: ImportReport, unit: _Unit, entries: list[dict[str, Any]], result: Any) -> None:
+    if unit.transactional:
+        report.add(result, unit.source, entries)
+        return
+    sources = [str(e.get("source") or unit.source) for e in entries]
+    report.created.update(result.created)
+    report.matched.update(result.matched)
+    report.updated.update(result.updated)
+    report.skipped.update(result.skipped)
+    for item in result.rejected:
+        report.rejected.append(RejectedEntry(sources[item.index], item.resource_type, item.reason))
+
+
 def import_path(
     uow_factory: Callable[[], UnitOfWork],
     actor: Actor,
@@ -131,39 +150,54 @@ def import_path(
 ) -> ImportReport:
     report = ImportReport()
     ids: dict[str, str] = {}
-    for unit in list(_units(path, report)):
-        entries = _supported(unit.entries, report, unit.source)
-        if not entries:
-            if progress:
-                progress(len(unit.entries))
-            continue
-        sources = [str(e.get("source") or unit.source) for e in entries]
+
+    def load(chunk: list[tuple[_Unit, list[dict[str, Any]]]]) -> None:
+        nonlocal ids
         staged = dict(ids)
+        results = []
         with uow_factory() as uow:
             store = Store(uow.session, actor, clock, bulk=True)
             try:
-                result = bundle_ops.process(
-                    store, {"entry": entries}, bundle_ops.Mode.IMPORT, ids=staged
-                )
-                store.flush_audit()
-            except Exception as exc:  # a failure outside one entry: the whole unit is refused
-                report.rejected.append(RejectedEntry(unit.source or sources[0], "Bundle", str(exc)))
-            else:
-                uow.commit()
-                ids = staged
-                if unit.transactional:
-                    report.add(result, unit.source, entries)
-                else:
-                    report.created.update(result.created)
-                    report.matched.update(result.matched)
-                    report.updated.update(result.updated)
-                    report.skipped.update(result.skipped)
-                    for item in result.rejected:
-                        report.rejected.append(
-                            RejectedEntry(sources[item.index], item.resource_type, item.reason)
+                for _unit, entries in chunk:
+                    results.append(
+                        bundle_ops.process(
+                            store, {"entry": entries}, bundle_ops.Mode.IMPORT, ids=staged
                         )
+                    )
+                store.flush_audit()
+                uow.commit()
+            except Exception as exc:  # a failure outside one entry
+                if len(chunk) > 1:
+                    uow.session.rollback()
+                    for one in chunk:  # find the culprit: load each Bundle on its own
+                        load([one])
+                    return
+                unit, entries = chunk[0]
+                source = unit.source or str(entries[0].get("source"))
+                report.rejected.append(RejectedEntry(source, "Bundle", str(exc)))
+                return
+        ids = staged
+        for (unit, entries), result in zip(chunk, results, strict=True):
+            _record(report, unit, entries, result)
+
+    chunk: list[tuple[_Unit, list[dict[str, Any]]]] = []
+    for unit in list(_units(path, report)):
+        entries = _supported(unit.entries, report, unit.source)
+        if entries:
+            if not unit.transactional:
+                if chunk:
+                    load(chunk)
+                    chunk = []
+                load([(unit, entries)])
+            else:
+                chunk.append((unit, entries))
+                if len(chunk) >= CHUNK:
+                    load(chunk)
+                    chunk = []
         if progress:
             progress(len(unit.entries))
+    if chunk:
+        load(chunk)
     return report
 
 
