@@ -150,6 +150,9 @@ def test_importing_the_same_bundle_twice_matches_the_resident_instead_of_duplica
             .where(ResidentIdentifier.value == "999-34-1238")
         )
     assert count == 1
+    assert second.matched["Observation"] == first.created["Observation"] > 0
+    assert second.matched["Condition"] == first.created["Condition"] == 1
+    assert second.created["Observation"] == second.created["Condition"] == 0
 
 
 def _patient_bundle(name: str, id_number: str) -> dict[str, object]:

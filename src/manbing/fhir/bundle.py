@@ -8,6 +8,7 @@ entries' references. A transaction stops at the first failure: the caller rolls 
 from __future__ import annotations
 
 import copy
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -179,7 +180,7 @@ def _entry(
     if method == "POST":
         assert isinstance(resource, dict)
         rtype = str(resource["resourceType"])
-        existing = _existing(store, rtype, resource, request.get("ifNoneExist"), mode)
+        existing = _existing(store, rtype, resource, request.get("ifNoneExist"), mode, full_url)
         if existing is not None:
             if isinstance(full_url, str):
                 ids[full_url] = f"{rtype}/{existing}"
@@ -188,7 +189,8 @@ def _entry(
             result.matched[rtype] += 1
             return {"response": {"status": "200 OK", "location": f"{rtype}/{existing}"}}
         source_id = resource.get("id")
-        written = store.create(rtype, resource, matched=mode is Mode.IMPORT)
+        key = source_key(rtype, full_url, resource) if mode is Mode.IMPORT else None
+        written = store.create(rtype, resource, matched=mode is Mode.IMPORT, source_key=key)
         if isinstance(full_url, str):
             ids[full_url] = f"{rtype}/{written.id}"
         if isinstance(source_id, str):
@@ -248,8 +250,28 @@ def _entry(
     )
 
 
+def source_key(rtype: str, full_url: Any, resource: dict[str, Any]) -> str | None:
+    """A stable key of the source record: its urn:uuid or absolute fullUrl, or Type/<uuid id>."""
+    if rtype not in ("Observation", "Condition"):
+        return None
+    if isinstance(full_url, str) and full_url.startswith(("urn:uuid:", "http://", "https://")):
+        return full_url if len(full_url) <= 100 else None
+    raw = resource.get("id")
+    if isinstance(raw, str):
+        try:
+            return f"{rtype}/{uuid.UUID(raw)}"
+        except ValueError:
+            return None
+    return None
+
+
 def _existing(
-    store: Store, rtype: str, resource: dict[str, Any], if_none_exist: Any, mode: Mode
+    store: Store,
+    rtype: str,
+    resource: dict[str, Any],
+    if_none_exist: Any,
+    mode: Mode,
+    full_url: Any = None,
 ) -> str | None:
     if isinstance(if_none_exist, str) and if_none_exist:
         found = store.find_ids(rtype, parse_qsl(if_none_exist.lstrip("?")))
@@ -266,4 +288,7 @@ def _existing(
             return store.find_practitioner(resource)
         if rtype == "Organization":
             return store.find_organization(resource)
+        key = source_key(rtype, full_url, resource)
+        if key:
+            return store.find_by_source(rtype, key)
     return None

@@ -316,15 +316,26 @@ class Store:
         return [r["id"] for r in result.resources]
 
     # ---------------------------------------------------------------- writing
-    def create(self, resource_type: str, resource: Any, *, matched: bool = False) -> Written:
-        """Create; ``matched`` says the caller already looked for this Patient and found none."""
+    def create(
+        self,
+        resource_type: str,
+        resource: Any,
+        *,
+        matched: bool = False,
+        source_key: str | None = None,
+    ) -> Written:
+        """Create; ``matched`` says the caller already looked for this Patient and found none.
+
+        ``source_key`` (an Observation or Condition's source fullUrl or id) makes a re-import of
+        the same source record find the stored row instead of adding a second one.
+        """
         self.require_scope(resource_type, "write")
         if resource_type == "Patient":
             return self._create_patient(resource, checked=matched)
         if resource_type == "Observation":
-            return self._create_observation(resource)
+            return self._create_observation(resource, source_key)
         if resource_type == "Condition":
-            return self._create_condition(resource)
+            return self._create_condition(resource, source_key)
         if resource_type == "Organization":
             return self._create_organization(resource)
         if resource_type == "Practitioner":
@@ -542,11 +553,12 @@ class Store:
             organization_id=self.actor.organization_id,
         )
 
-    def _create_observation(self, resource: Any) -> Written:
+    def _create_observation(self, resource: Any, source_key: str | None = None) -> Written:
         access.require(self.actor, Permission.WRITE_CLINICAL)
         draft = observation_codec.parse(resource)
         self._check_resident(draft.subject_id)
         row = self._observation_row(draft)
+        row.idempotency_key = source_key
         self.session.add(row)
         if not self.bulk:
             self.session.flush()
@@ -593,11 +605,13 @@ class Store:
         row.onset_date, row.abatement_date = draft.onset_date, draft.abatement_date
         row.recorded_date = draft.recorded_date
 
-    def _create_condition(self, resource: Any) -> Written:
+    def _create_condition(self, resource: Any, source_key: str | None = None) -> Written:
         access.require(self.actor, Permission.WRITE_CLINICAL)
         draft = condition_codec.parse(resource)
         self._check_resident(draft.subject_id)
-        row = Condition(id=uuid.uuid4(), organization_id=self.actor.organization_id)
+        row = Condition(
+            id=uuid.uuid4(), organization_id=self.actor.organization_id, source_key=source_key
+        )
         self._apply_condition(row, draft)
         row.created_at = row.updated_at = self.clock.now()
         self.session.add(row)
@@ -675,6 +689,25 @@ class Store:
         self.session.flush()
         self._audit(AuditAction.UPDATE, "practitioner", row.id, None, {"fhir": True})
         return Written("Practitioner", raw_id, False, practitioner_codec.to_fhir(row))
+
+    def find_by_source(self, resource_type: str, key: str) -> str | None:
+        """An Observation or Condition already loaded from the same source record."""
+        column = (
+            Observation.idempotency_key if resource_type == "Observation" else Condition.source_key
+        )
+        id_column = self._id_column(resource_type)
+        found = self.session.scalar(
+            self._base(resource_type).with_only_columns(id_column).where(column == key)
+        )
+        if found is None and key.startswith(f"{resource_type}/"):
+            try:
+                own = uuid.UUID(key.split("/", 1)[1])
+            except ValueError:
+                return None
+            found = self.session.scalar(
+                self._base(resource_type).with_only_columns(id_column).where(id_column == own)
+            )
+        return str(found) if found else None
 
     def find_practitioner(self, resource: Any) -> str | None:
         draft = practitioner_codec.parse(resource)
