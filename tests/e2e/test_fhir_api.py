@@ -221,3 +221,15 @@ def test_an_implausible_value_and_an_unknown_parameter_return_operation_outcomes
     assert bad_json.json()["resourceType"] == "OperationOutcome"
     no_csrf = client.post("/fhir/Patient", json=_patient())
     assert no_csrf.status_code == 403
+
+
+def test_a_patient_without_an_id_number_matching_name_and_birth_date_is_a_conflict(
+    client: TestClient,
+) -> None:
+    csrf = login(client)
+    body = {"resourceType": "Patient", "name": [{"text": "周桂兰"}], "birthDate": "1948-02-03"}
+    first = client.post("/fhir/Patient", json=body, headers={"X-CSRF-Token": csrf})
+    assert first.status_code == 201
+    again = client.post("/fhir/Patient", json=body, headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 409
+    assert again.json()["issue"][0]["code"] == "conflict"

@@ -460,6 +460,21 @@ class Store:
         name, sex, birth, id_number, phone = self._patient_fields(draft)
         if not checked and self._match_resident(draft, by_name=False) is not None:
             raise Conflict("该居民已建档", "a resident with this identifier already exists")
+        if not checked and id_number is None:
+            # the platform's registration rule: same name and birth date without an ID number
+            same = self.session.scalar(
+                select(Resident.id).where(
+                    Resident.name == name,
+                    Resident.birth_date == birth,
+                    Resident.status != ResidentStatus.MERGED,
+                    access.resident_filter(self.actor),
+                )
+            )
+            if same is not None:
+                raise Conflict(
+                    "已有同名且出生日期相同的居民档案，请核对是否为同一人",
+                    "a resident with the same name and birth date exists",
+                )
         org = self._actor_org()
         resident = Resident(
             id=uuid.uuid4(),
