@@ -50,8 +50,10 @@ def test_every_file_imports_with_the_values_written_in_it(
     report = _run(district, clock, DATA)
 
     assert report.files == 34
-    assert report.created["Patient"] == 8 + 2 + 1 + 1  # Synthea, two R4 examples, TW Core, PUT
-    assert report.matched["Patient"] == 2  # the transaction example's Peter Chalmers twice
+    assert report.created["Patient"] == 8 + 2 + 1  # Synthea, two R4 examples, TW Core
+    # the transaction example's Peter Chalmers (POST with ifNoneExist, conditional PUT) and
+    # Patient-example (the same man with an identifier) match the first one
+    assert report.matched["Patient"] == 3
     assert report.skipped["Claim"] > 0
     reasons = " ".join(r.reason for r in report.rejected)
     assert "DELETE entries are not imported" in reasons
@@ -110,6 +112,7 @@ def test_every_file_imports_with_the_values_written_in_it(
 
         peter = _resident(session, "urn:oid:1.2.36.146.595.217.0.1", "12345")
         assert (peter.name, peter.birth_date) == ("Peter James Chalmers", date(1974, 12, 25))
+        assert _resident(session, "http:/example.org/fhir/ids", "456456").id == peter.id
         weight = session.scalars(
             select(Observation).where(
                 Observation.resident_id == peter.id, Observation.kind == ObservationKind.WEIGHT

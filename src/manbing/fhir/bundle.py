@@ -211,6 +211,13 @@ def _entry(
             found = store.find_ids(rtype, parse_qsl(query))
             if len(found) > 1:
                 raise FhirError(412, "multiple-matches", f"{url} matches more than one resource")
+            if not found and mode is Mode.IMPORT:
+                existing = _existing(store, rtype, resource, None, mode, full_url)
+                if existing is not None:  # the importer's identity matching finds the resident
+                    if isinstance(full_url, str):
+                        ids[full_url] = f"{rtype}/{existing}"
+                    result.matched[rtype] += 1
+                    return {"response": {"status": "200 OK", "location": f"{rtype}/{existing}"}}
             written = (
                 store.update(rtype, found[0], {**resource, "id": found[0]})
                 if found
