@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -37,8 +38,8 @@ def app_db(default_backend_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture
-def settings(default_backend_url: str, app_db: sessionmaker[Session]) -> Settings:
-    return Settings(database_url=default_backend_url)
+def settings(default_backend_url: str, app_db: sessionmaker[Session], tmp_path: Path) -> Settings:
+    return Settings(database_url=default_backend_url, export_dir=tmp_path / "exports")
 
 
 @pytest.fixture

@@ -11,12 +11,13 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every area's sub-commands (imported lazily so ``--help`` stays fast)."""
-    from manbing.cli import clinical, devices, ops, synth
+    from manbing.cli import clinical, devices, fhir, ops, synth
 
     ops.register(app)
     clinical.register(app)
     synth.register(app)
     devices.register(app)
+    fhir.register(app)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from manbing.config import Mode, Settings
 from manbing.services.clock import Clock
-from manbing.web import errors
+from manbing.web import errors, fhir_mount
 from manbing.web.api import clinic as clinic_api
 from manbing.web.api import devices as devices_api
 from manbing.web.api import dtx as dtx_api
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         https_only=settings.mode is Mode.PRODUCTION,
     )
     errors.install(app)
+    app.include_router(fhir_mount.router)
     app.include_router(session_api.router)
     app.include_router(residents_api.router)
     app.include_router(followups_api.router)

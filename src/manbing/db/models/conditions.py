@@ -1,0 +1,50 @@
+"""Diagnoses and problems (and the FHIR API's system clients) (FHIR Condition) kept as coded rows, whatever their code system.
+
+Programme enrolments (``enrolments``) stay the platform's management records; a condition row is
+the diagnosis as recorded or imported (SNOMED CT, ICD-10, ICD-10-CM …), see docs/adr/0006-fhir.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from manbing.db.base import Base, Timestamps, UuidPk, utcnow
+
+
+class Condition(UuidPk, Timestamps, Base):
+    __tablename__ = "conditions"
+
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
+    system: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    display: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str | None] = mapped_column(String(200))
+    icd10: Mapped[str | None] = mapped_column(String(10))
+    clinical_status: Mapped[str] = mapped_column(String(20), default="active")
+    verification_status: Mapped[str | None] = mapped_column(String(20))
+    onset_date: Mapped[date | None]
+    abatement_date: Mapped[date | None]
+    recorded_date: Mapped[date | None]
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"))
+    source_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
+class FhirClient(Base):
+    """A system client of the FHIR API (OAuth2 client credentials, SMART ``system/`` scopes).
+
+    It acts through ``user_id``, a service account of its organisation whose password is unusable,
+    so the client's reach is that organisation's scope, narrowed by ``scopes``.
+    """
+
+    __tablename__ = "fhir_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), unique=True)
+    scopes: Mapped[list[str]]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,301 @@
+"""Transaction and batch Bundles (and the lenient import mode) over one ``Store``.
+
+Entries run in FHIR's order (POST, then PUT, then GET), creates of Organization, Practitioner and
+Patient first, and every ``urn:uuid`` (or absolute) ``fullUrl`` is replaced by ``Type/id`` in later
+entries' references. A transaction stops at the first failure: the caller rolls back everything.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from urllib.parse import parse_qsl
+
+from manbing.domain.errors import DomainError
+from manbing.fhir.codec.common import StructureError, validate_structure
+from manbing.fhir.codec.observation import UnsupportedCode
+from manbing.fhir.errors import FhirError, as_fhir_error, outcome
+from manbing.fhir.store import SUPPORTED_TYPES, WRITABLE_TYPES, Store
+
+_CREATE_ORDER = {"Organization": 0, "Practitioner": 1, "Patient": 2}
+_METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+
+
+class Mode(StrEnum):
+    TRANSACTION = "transaction"
+    BATCH = "batch"
+    IMPORT = "import"
+
+
+@dataclass
+class Rejected:
+    index: int
+    resource_type: str
+    reason: str
+
+
+@dataclass
+class BundleResult:
+    responses: list[dict[str, Any]]
+    created: Counter[str] = field(default_factory=Counter)
+    matched: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    rejected: list[Rejected] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+def _rewrite(node: Any, ids: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {k: _rewrite(v, ids) for k, v in node.items()}
+        ref = out.get("reference")
+        if isinstance(ref, str) and ref in ids:
+            out["reference"] = ids[ref]
+        return out
+    if isinstance(node, list):
+        return [_rewrite(v, ids) for v in node]
+    return node
+
+
+def _unresolved(node: Any) -> str | None:
+    if isinstance(node, dict):
+        ref = node.get("reference")
+        if isinstance(ref, str) and ref.startswith("urn:uuid:"):
+            return ref
+        for value in node.values():
+            found = _unresolved(value)
+            if found:
+                return found
+    elif isinstance(node, list):
+        for value in node:
+            found = _unresolved(value)
+            if found:
+                return found
+    return None
+
+
+def _sort_key(item: tuple[int, dict[str, Any]]) -> tuple[int, int, int]:
+    index, entry = item
+    request = entry.get("request") or {}
+    method = str(request.get("method", "")).upper()
+    rtype = (entry.get("resource") or {}).get("resourceType", "")
+    return _METHOD_ORDER.get(method, 9), _CREATE_ORDER.get(rtype, 3), index
+
+
+def validate_bundle(body: Any, modes: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
+        raise FhirError(400, "structure", "the body must be a Bundle", "resourceType")
+    if body.get("type") not in modes:
+        raise FhirError(
+            400, "invalid", f"Bundle.type must be one of {', '.join(modes)}", "Bundle.type"
+        )
+    try:
+        validate_structure(body, "Bundle")
+    except StructureError as exc:
+        raise FhirError(400, "structure", str(exc), exc.expression) from exc
+    return body
+
+
+def process(
+    store: Store,
+    bundle: dict[str, Any],
+    mode: Mode,
+    base_url: str = "",
+    ids: dict[str, str] | None = None,
+) -> BundleResult:
+    """Run the entries; ``ids`` maps source references (fullUrl, ``Type/id``) to stored ones."""
+    entries = bundle.get("entry") or []
+    responses: list[dict[str, Any]] = [{} for _ in entries]
+    result = BundleResult(responses)
+    ids = {} if ids is None else ids
+    for index, entry in sorted(enumerate(entries), key=_sort_key):
+        resource = entry.get("resource")
+        rtype = resource.get("resourceType", "?") if isinstance(resource, dict) else "?"
+        try:
+            responses[index] = _entry(store, entry, ids, mode, result, base_url)
+        except UnsupportedCode:
+            if mode is not Mode.IMPORT:
+                raise
+            result.skipped[f"{rtype} (code not in catalogue)"] += 1
+        except Exception as exc:
+            if mode is Mode.TRANSACTION or not isinstance(
+                exc, (DomainError, FhirError, StructureError, ValueError)
+            ):
+                raise as_fhir_error(exc, prefix=f"Bundle.entry[{index}]") from exc
+            error = as_fhir_error(exc, prefix=f"Bundle.entry[{index}]")
+            result.rejected.append(Rejected(index, rtype, error.diagnostics))
+            responses[index] = {
+                "response": {
+                    "status": str(error.status),
+                    "outcome": outcome(error.code, error.diagnostics, expression=error.expression),
+                }
+            }
+    return result
+
+
+def _entry(
+    store: Store,
+    entry: dict[str, Any],
+    ids: dict[str, str],
+    mode: Mode,
+    result: BundleResult,
+    base_url: str,
+) -> dict[str, Any]:
+    request = entry.get("request")
+    if not isinstance(request, dict) and mode is Mode.IMPORT:
+        request = {"method": "POST", "url": (entry.get("resource") or {}).get("resourceType", "")}
+    if not isinstance(request, dict) or not request.get("method") or not request.get("url"):
+        raise FhirError(
+            400, "required", "every entry needs request.method and request.url", "request"
+        )
+    method = str(request["method"]).upper()
+    url = str(request["url"]).lstrip("/")
+    path, _, query = url.partition("?")
+    full_url = entry.get("fullUrl")
+    resource = entry.get("resource")
+    if method in ("POST", "PUT"):
+        if not isinstance(resource, dict):
+            raise FhirError(400, "required", f"{method} entries need a resource", "resource")
+        rtype = resource.get("resourceType")
+        if rtype not in WRITABLE_TYPES:
+            raise FhirError(
+                422 if mode is Mode.IMPORT else 400,
+                "not-supported",
+                f"resource type {rtype!r} is not supported",
+            )
+        if path.split("/")[0] != rtype:
+            raise FhirError(
+                400, "invalid", f"request.url {url!r} does not match {rtype}", "request.url"
+            )
+        resource = _rewrite(copy.deepcopy(resource), ids)
+        if mode is not Mode.IMPORT:
+            dangling = _unresolved(resource)
+            if dangling:
+                raise FhirError(
+                    400, "invalid", f"reference {dangling} matches no entry", "resource"
+                )
+    if method == "POST":
+        assert isinstance(resource, dict)
+        rtype = str(resource["resourceType"])
+        existing = _existing(store, rtype, resource, request.get("ifNoneExist"), mode, full_url)
+        if existing is not None:
+            if isinstance(full_url, str):
+                ids[full_url] = f"{rtype}/{existing}"
+            if isinstance(resource.get("id"), str):
+                ids[f"{rtype}/{resource['id']}"] = f"{rtype}/{existing}"
+            result.matched[rtype] += 1
+            return {"response": {"status": "200 OK", "location": f"{rtype}/{existing}"}}
+        source_id = resource.get("id")
+        key = source_key(rtype, full_url, resource) if mode is Mode.IMPORT else None
+        written = store.create(rtype, resource, matched=mode is Mode.IMPORT, source_key=key)
+        if isinstance(full_url, str):
+            ids[full_url] = f"{rtype}/{written.id}"
+        if isinstance(source_id, str):
+            ids[f"{rtype}/{source_id}"] = f"{rtype}/{written.id}"
+        result.created[rtype] += 1
+        return {
+            "fullUrl": f"{base_url}/{rtype}/{written.id}",
+            "resource": written.resource,
+            "response": {
+                "status": "201 Created",
+                "location": f"{rtype}/{written.id}/_history/{written.resource['meta']['versionId']}",
+            },
+        }
+    if method == "PUT":
+        assert isinstance(resource, dict)
+        rtype = str(resource["resourceType"])
+        if query:
+            found = store.find_ids(rtype, parse_qsl(query))
+            if len(found) > 1:
+                raise FhirError(412, "multiple-matches", f"{url} matches more than one resource")
+            if not found and mode is Mode.IMPORT:
+                existing = _existing(store, rtype, resource, None, mode, full_url)
+                if existing is not None:  # the importer's identity matching finds the resident
+                    if isinstance(full_url, str):
+                        ids[full_url] = f"{rtype}/{existing}"
+                    result.matched[rtype] += 1
+                    return {"response": {"status": "200 OK", "location": f"{rtype}/{existing}"}}
+            written = (
+                store.update(rtype, found[0], {**resource, "id": found[0]})
+                if found
+                else store.create(rtype, resource)
+            )
+        else:
+            parts = path.split("/")
+            if len(parts) != 2:
+                raise FhirError(400, "invalid", f"bad request.url {url!r}", "request.url")
+            written = store.update(rtype, parts[1], resource, request.get("ifMatch"))
+        (result.created if written.created else result.updated)[rtype] += 1
+        if isinstance(full_url, str):
+            ids[full_url] = f"{rtype}/{written.id}"
+        return {
+            "fullUrl": f"{base_url}/{rtype}/{written.id}",
+            "resource": written.resource,
+            "response": {"status": "201 Created" if written.created else "200 OK"},
+        }
+    if method == "GET":
+        parts = path.split("/")
+        if parts[0] not in SUPPORTED_TYPES:
+            raise FhirError(404, "not-supported", f"resource type {parts[0]!r} is not supported")
+        if len(parts) == 2 and not query:
+            return {"resource": store.read(parts[0], parts[1]), "response": {"status": "200 OK"}}
+        found_all = store.search(parts[0], parse_qsl(query))
+        return {
+            "resource": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": found_all.total,
+                "entry": [{"resource": r} for r in found_all.resources],
+            },
+            "response": {"status": "200 OK"},
+        }
+    raise FhirError(
+        405, "not-supported", f"{method} is not supported in a Bundle", "request.method"
+    )
+
+
+def source_key(rtype: str, full_url: Any, resource: dict[str, Any]) -> str | None:
+    """A stable key of the source record: its urn:uuid or absolute fullUrl, or Type/<uuid id>."""
+    if rtype not in ("Observation", "Condition"):
+        return None
+    if isinstance(full_url, str) and full_url.startswith(("urn:uuid:", "http://", "https://")):
+        return full_url if len(full_url) <= 100 else None
+    raw = resource.get("id")
+    if isinstance(raw, str):
+        try:
+            return f"{rtype}/{uuid.UUID(raw)}"
+        except ValueError:
+            return None
+    return None
+
+
+def _existing(
+    store: Store,
+    rtype: str,
+    resource: dict[str, Any],
+    if_none_exist: Any,
+    mode: Mode,
+    full_url: Any = None,
+) -> str | None:
+    if isinstance(if_none_exist, str) and if_none_exist:
+        found = store.find_ids(rtype, parse_qsl(if_none_exist.lstrip("?")))
+        if len(found) > 1:
+            raise FhirError(
+                412, "multiple-matches", f"ifNoneExist {if_none_exist} matches more than one"
+            )
+        if found:
+            return found[0]
+    if mode is Mode.IMPORT:
+        if rtype == "Patient":
+            return store.match_patient(resource, by_name=True)
+        if rtype == "Practitioner":
+            return store.find_practitioner(resource)
+        if rtype == "Organization":
+            return store.find_organization(resource)
+        key = source_key(rtype, full_url, resource)
+        if key:
+            return store.find_by_source(rtype, key)
+    return None

@@ -1,0 +1,109 @@
+"""The CapabilityStatement: exactly the interactions and parameters the router implements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from manbing.fhir.store import COMMON_PARAMS, READ_ONLY_TYPES, SEARCH_PARAMS, SUPPORTED_TYPES
+
+_PARAM_TYPES = {
+    "identifier": "token",
+    "name": "string",
+    "birthdate": "date",
+    "gender": "token",
+    "organization": "reference",
+    "patient": "reference",
+    "subject": "reference",
+    "code": "token",
+    "date": "date",
+    "category": "token",
+    "clinical-status": "token",
+    "_id": "token",
+    "_lastUpdated": "date",
+}
+
+
+def capability_statement(base_url: str, software_version: str, date: str) -> dict[str, Any]:
+    resources = []
+    for rtype in SUPPORTED_TYPES:
+        params = [*SEARCH_PARAMS[rtype], "_id", "_lastUpdated"]
+        writable = rtype not in READ_ONLY_TYPES
+        codes = ("read", "search-type", "create", "update") if writable else ("read", "search-type")
+        resource: dict[str, Any] = {
+            "type": rtype,
+            "interaction": [{"code": c} for c in codes],
+            "versioning": "versioned" if rtype == "Patient" else "no-version",
+            "readHistory": False,
+            "updateCreate": False,
+            "conditionalCreate": writable,
+            "conditionalUpdate": False,
+            "conditionalDelete": "not-supported",
+            "searchParam": [{"name": p, "type": _PARAM_TYPES[p]} for p in params],
+        }
+        if rtype == "Patient":
+            resource["operation"] = [
+                {
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                }
+            ]
+        if rtype == "Observation":
+            resource["searchInclude"] = ["Observation:patient", "Observation:subject"]
+        resources.append(resource)
+    assert "_count" in COMMON_PARAMS
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date,
+        "kind": "instance",
+        "software": {"name": "manbing", "version": software_version},
+        "implementation": {"description": "manbing FHIR R4 server", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Search parameters also accept _count (page size) and _offset.",
+                "security": {
+                    "cors": False,
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                            "extension": [{"url": "token", "valueUri": f"{base_url}/auth/token"}],
+                        }
+                    ],
+                    "description": (
+                        "OAuth2 client credentials with SMART system scopes (system/*.read, "
+                        "system/Patient.write, system/Observation.rs …), or a signed-in session "
+                        "(cookie + X-CSRF-Token for writes). Access is organisation-scoped."
+                    ),
+                },
+                "resource": resources,
+                "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                    },
+                    {
+                        "name": "patient-export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                    },
+                    {
+                        "name": "group-export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+                    },
+                ],
+            }
+        ],
+    }

@@ -1,0 +1,255 @@
+"""Bulk Data ``$export`` (system, Patient, Group): kick-off, status polling, NDJSON files.
+
+A job runs in a background thread and writes ``<export_dir>/<job>/<Type>.ndjson`` plus
+``manifest.json`` when done; ``job.json`` records who asked, so only that user may poll or
+download. ``Group/<organisation id>`` stands for the residents managed in that organisation's
+subtree (the platform has no other kind of group).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from manbing.db.models import Organization, Resident
+from manbing.domain.audit import AuditAction
+from manbing.domain.errors import NotFound
+from manbing.domain.organisations import Permission
+from manbing.fhir.auth import Scopes
+from manbing.fhir.codec.common import instant, parse_datetime
+from manbing.fhir.errors import FhirError
+from manbing.fhir.store import Store
+from manbing.services import access, audit
+from manbing.services.actor import Actor
+from manbing.services.clock import Clock
+from manbing.services.unit_of_work import UnitOfWork
+
+PATIENT_TYPES = ("Patient", "Observation", "Condition")
+SYSTEM_TYPES = ("Organization", "Practitioner", *PATIENT_TYPES)
+_BATCH = 2000
+
+
+def _resident_column(rtype: str) -> Any:
+    from manbing.db.models import Condition, Observation
+
+    return {"Patient": Resident.id, "Observation": Observation.resident_id}.get(
+        rtype, Condition.resident_id
+    )
+
+
+def _last_updated(rtype: str) -> Any:
+    from manbing.db.models import Condition, Observation, Practitioner
+
+    return {
+        "Patient": Resident.updated_at,
+        "Observation": Observation.received_at,
+        "Condition": Condition.updated_at,
+        "Organization": Organization.updated_at,
+        "Practitioner": Practitioner.updated_at,
+    }[rtype]
+
+
+def resources(
+    store: Store, rtype: str, *, since: datetime | None, org_id: uuid.UUID | None
+) -> Iterator[dict[str, Any]]:
+    """Every resource of ``rtype`` in the actor's scope (and the group's, if any), streamed."""
+    stmt = store._base(rtype)
+    if since is not None:
+        stmt = stmt.where(_last_updated(rtype) >= since)
+    if org_id is not None and rtype in PATIENT_TYPES:
+        org = store.session.get(Organization, org_id)
+        assert org is not None
+        managed = select(Organization.id).where(Organization.path.startswith(org.path))
+        in_group = select(Resident.id).where(Resident.managing_org_id.in_(managed))
+        stmt = stmt.where(_resident_column(rtype).in_(in_group))
+    stmt = stmt.order_by(store._id_column(rtype)).execution_options(yield_per=_BATCH)
+    if rtype in ("Observation", "Condition"):
+        # plain rows (no ORM identity map) for the two big tables: the codecs read attributes only
+        table = _resident_column(rtype).table
+        for row in store.session.execute(stmt.with_only_columns(*table.c)):
+            yield store._to_fhir(rtype, row)
+        return
+    for row in store.session.scalars(stmt):
+        yield store._to_fhir(rtype, row)
+
+
+def kick_off(
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    actor: Actor,
+    export_dir: Path,
+    level: str,
+    query: list[tuple[str, str]],
+    group_id: str | None,
+    base_url: str,
+    scopes: Scopes | None = None,
+) -> str:
+    """Validate the request, start the job; return the job id."""
+    access.require(actor, Permission.EXPORT_PERSONAL_DATA)
+    types: tuple[str, ...] = PATIENT_TYPES if level != "system" else SYSTEM_TYPES
+    since: datetime | None = None
+    for name, value in query:
+        if name == "_type":
+            wanted = [t for t in value.split(",") if t]
+            unknown = [t for t in wanted if t not in types]
+            if unknown:
+                raise FhirError(
+                    400, "not-supported", f"_type {unknown} cannot be exported", "_type"
+                )
+            types = tuple(wanted)
+        elif name == "_since":
+            since = parse_datetime(value, "_since")
+        elif name == "_outputFormat":
+            if value not in ("application/fhir+ndjson", "application/ndjson", "ndjson"):
+                raise FhirError(400, "not-supported", f"_outputFormat {value}", "_outputFormat")
+        else:
+            raise FhirError(400, "not-supported", f"unsupported $export parameter {name}", name)
+    for rtype in types:
+        if scopes is not None:
+            scopes.require(rtype, "read")
+    org_id: uuid.UUID | None = None
+    if group_id is not None:
+        try:
+            org_id = uuid.UUID(group_id)
+        except ValueError as exc:
+            raise NotFound("未找到该组", f"Group/{group_id} not found") from exc
+        with uow() as unit:
+            access.require_org_in_scope(unit.session, actor, org_id)
+    job = uuid.uuid4().hex
+    folder = export_dir / job
+    folder.mkdir(parents=True)
+    started = clock.now()
+    (folder / "job.json").write_text(
+        json.dumps(
+            {"user_id": str(actor.user_id), "request": base_url, "started": instant(started)}
+        )
+    )
+    thread = threading.Thread(
+        target=_run,
+        args=(uow, clock, actor, folder, types, since, org_id, base_url, started, scopes),
+        daemon=True,
+    )
+    thread.start()
+    return job
+
+
+def run_now(
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    actor: Actor,
+    folder: Path,
+    types: tuple[str, ...],
+) -> dict[str, int]:
+    """Write the NDJSON files in the caller's thread; return the count per type."""
+    counts: dict[str, int] = {}
+    with uow() as unit:
+        store = Store(unit.session, actor, clock)
+        for rtype in types:
+            counts[rtype] = _write(store, rtype, folder, None, None)
+        unit.commit()
+    return counts
+
+
+def _write(
+    store: Store, rtype: str, folder: Path, since: datetime | None, org_id: uuid.UUID | None
+) -> int:
+    count = 0
+    with (folder / f"{rtype}.ndjson").open("w", encoding="utf-8") as out:
+        for resource in resources(store, rtype, since=since, org_id=org_id):
+            out.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")))
+            out.write("\n")
+            count += 1
+    return count
+
+
+def _run(
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    actor: Actor,
+    folder: Path,
+    types: tuple[str, ...],
+    since: datetime | None,
+    org_id: uuid.UUID | None,
+    request_url: str,
+    started: datetime,
+    scopes: Scopes | None,
+) -> None:
+    base = request_url.split("/$export")[0].rsplit("/Patient", 1)[0].rsplit("/Group/", 1)[0]
+    output: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    try:
+        with uow() as unit:
+            store = Store(unit.session, actor, clock, scopes)
+            for rtype in types:
+                count = _write(store, rtype, folder, since, org_id)
+                output.append(
+                    {
+                        "type": rtype,
+                        "url": f"{base}/$export-file/{folder.name}/{rtype}.ndjson",
+                        "count": count,
+                    }
+                )
+            audit.record(
+                unit.session,
+                actor,
+                AuditAction.EXPORT,
+                "fhir_bulk_export",
+                at=clock.now(),
+                entity_id=folder.name,
+                detail={"types": list(types), "counts": {o["type"]: o["count"] for o in output}},
+            )
+            unit.commit()
+    except Exception as exc:  # the manifest reports the failure to the poller
+        errors.append({"type": "OperationOutcome", "error": str(exc)})
+        (folder / "error.json").write_text(json.dumps({"error": str(exc)}))
+        return
+    manifest = {
+        "transactionTime": instant(started),
+        "request": request_url,
+        "requiresAccessToken": True,
+        "output": output,
+        "error": errors,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _job_folder(export_dir: Path, actor: Actor, job: str) -> Path:
+    folder = export_dir / job
+    if not job.isalnum() or not (folder / "job.json").is_file():
+        raise NotFound("未找到导出任务", f"export job {job} not found")
+    owner = json.loads((folder / "job.json").read_text())["user_id"]
+    if owner != str(actor.user_id):
+        raise NotFound("未找到导出任务", f"export job {job} not found")
+    return folder
+
+
+def status(export_dir: Path, actor: Actor, job: str) -> dict[str, Any] | None:
+    """The manifest when done, ``None`` while running; a failed job raises."""
+    folder = _job_folder(export_dir, actor, job)
+    if (folder / "error.json").is_file():
+        error = json.loads((folder / "error.json").read_text())["error"]
+        raise FhirError(500, "exception", f"the export failed: {error}")
+    if not (folder / "manifest.json").is_file():
+        return None
+    manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
+    return manifest
+
+
+def file(export_dir: Path, actor: Actor, job: str, name: str) -> bytes:
+    folder = _job_folder(export_dir, actor, job)
+    path = folder / name
+    if not name.endswith(".ndjson") or "/" in name or not path.is_file():
+        raise NotFound("未找到导出文件", f"export file {name} not found")
+    return path.read_bytes()
+
+
+def delete(export_dir: Path, actor: Actor, job: str) -> None:
+    shutil.rmtree(_job_folder(export_dir, actor, job))
