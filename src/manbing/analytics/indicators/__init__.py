@@ -1,0 +1,11 @@
+"""Every indicator, defined once (ibis), listed in docs/indicators.md."""
+
+from __future__ import annotations
+
+from manbing.analytics.indicators import chronic, population
+from manbing.analytics.indicators.base import Indicator, Kind, Params
+
+ALL: tuple[Indicator, ...] = (*chronic.INDICATORS, *population.INDICATORS)
+BY_CODE: dict[str, Indicator] = {i.code: i for i in ALL}
+
+__all__ = ["ALL", "BY_CODE", "Indicator", "Kind", "Params"]

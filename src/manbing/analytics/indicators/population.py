@@ -1,0 +1,173 @@
+"""Population indicators: elderly health management, family-doctor contracts, premature NCD
+mortality."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from manbing.analytics.engine import Warehouse
+from manbing.analytics.indicators.base import Indicator, Kind, Params, age_at, d, frame, residents
+from manbing.analytics.periods import Period
+from manbing.domain.contracts import ContractStatus
+from manbing.domain.programmes import EnrolmentStatus, Programme
+from manbing.domain.residents import ResidentStatus
+from manbing.domain.rules.mortality import AGE_BANDS, BAND_WIDTH, NCD_ICD10_RANGES
+
+ELDERLY_AGE = 65  # 老年人健康管理: residents aged 65 and over (key population "elderly_65")
+CHILD_MAX_AGE = 6
+
+
+def _people(wh: Warehouse, period: Period) -> ir.Table:
+    r = residents(wh, period)
+    return r.mutate(age=age_at(r.birth_date, d(period.end)), org_id=r.managing_org_id)
+
+
+def _elderly(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    r = _people(wh, period)
+    r = r.filter(r.age >= ELDERLY_AGE)
+    h = wh.table("health_checks")
+    checked = (
+        h.filter(h.check_date >= d(period.start), h.check_date <= d(period.end))
+        .select(cid="resident_id")
+        .distinct()
+    )
+    j = r.left_join(checked, r.id == checked.cid)
+    j = j.mutate(resident_id=j.id, team_id=ibis.null("string"))
+    return frame(j, j.cid.notnull())
+
+
+def _contracted(wh: Warehouse, period: Period) -> ir.Table:
+    c = wh.table("contracts")
+    signed = c.filter(
+        c.start_date <= d(period.end),
+        c.end_date >= d(period.end),
+        c.status != ContractStatus.TERMINATED.value,
+    )
+    return signed.select(kid="resident_id", kteam="team_id").distinct()
+
+
+def _contract_frame(wh: Warehouse, period: Period, key_only: bool) -> ir.Table:
+    r = _people(wh, period)
+    if key_only:
+        e = wh.table("enrolments")
+        chronic = (
+            e.filter(
+                e.programme.isin([Programme.HYPERTENSION.value, Programme.T2DM.value]),
+                e.enrolled_on <= d(period.end),
+                e.status == EnrolmentStatus.ACTIVE.value,
+            )
+            .select(eid="resident_id")
+            .distinct()
+        )
+        r = r.left_join(chronic, r.id == chronic.eid)
+        key = (
+            (r.age >= ELDERLY_AGE)
+            | (r.age <= CHILD_MAX_AGE)
+            | r.eid.notnull()
+            | r.severe_mental_disorder
+            | r.pregnant
+            | r.disability
+        )
+        r = r.filter(key)
+    k = _contracted(wh, period)
+    first_team = k.group_by("kid").aggregate(kteam=k.kteam.min())
+    j = r.left_join(first_team, r.id == first_team.kid)
+    j = j.mutate(resident_id=j.id, team_id=j.kteam)
+    return frame(j, j.kid.notnull())
+
+
+def _contract_rate(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    return _contract_frame(wh, period, key_only=False)
+
+
+def _contract_key_rate(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    return _contract_frame(wh, period, key_only=True)
+
+
+def ncd_death(icd10: ir.StringValue) -> ir.BooleanValue:
+    """The ICD-10 ranges of ``domain.rules.mortality.NCD_ICD10_RANGES`` as an expression."""
+    code = icd10.strip().upper()
+    letter = code.substr(0, 1)
+    category = code.substr(1, 2).try_cast("int64")
+    found: ir.BooleanValue = ibis.literal(False)
+    for chapter, first, last, _group in NCD_ICD10_RANGES:
+        found = found | ((letter == chapter) & category.between(first, last))
+    return found.fill_null(False)
+
+
+def mortality_frame(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    """Residents aged 30–69 at the period's midpoint (the mid-period population, den) and the
+    four-cause NCD deaths among them during the period (num), with ``age`` at death or at the
+    midpoint. ``compute`` sums them by 5-year band and applies
+    ``domain.rules.mortality.premature_ncd_mortality``."""
+    r = wh.table("residents")
+    mid = period.start + (period.end - period.start) / 2
+    died_in = (
+        (r.status == ResidentStatus.DEAD.value)
+        & (r.status_date >= d(period.start))
+        & (r.status_date <= d(period.end))
+    )
+    alive_mid = ~(
+        r.status.isin([ResidentStatus.DEAD.value, ResidentStatus.MOVED_AWAY.value])
+        & (r.status_date < d(mid))
+    )
+    r = r.filter(r.status != ResidentStatus.MERGED.value, r.registered_on <= d(mid))
+    age = died_in.ifelse(age_at(r.birth_date, r.status_date), age_at(r.birth_date, d(mid)))
+    r = r.mutate(age=age, org_id=r.managing_org_id, team_id=ibis.null("string"), resident_id=r.id)
+    lo, hi = AGE_BANDS[0], AGE_BANDS[-1] + BAND_WIDTH
+    r = r.filter(r.age >= lo, r.age < hi, alive_mid | died_in)
+    num = died_in & r.death_cause_icd10.notnull() & ncd_death(r.death_cause_icd10)
+    return frame(r, num.fill_null(False), alive_mid)
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "elderly_health_management_rate",
+        "population",
+        "老年人健康管理率",
+        "Elderly health-management rate",
+        "统计期内接受健康体检（有健康体检表）的≥65岁居民",
+        "统计期末辖区≥65岁常住居民",
+        "统计期内，通常为自然年",
+        "国家基本公共卫生服务规范（第三版，2017）老年人健康管理服务规范 §1.4",
+        Kind.RATE,
+        _elderly,
+    ),
+    Indicator(
+        "contract_rate",
+        "contracts",
+        "家庭医生签约率",
+        "Family-doctor contract rate",
+        "统计期末有有效签约（开始≤期末≤结束，未解约）的居民",
+        "统计期末辖区常住居民",
+        "统计期末时点",
+        "关于推进家庭医生签约服务高质量发展的指导意见（国卫基层发〔2022〕10号）",
+        Kind.RATE,
+        _contract_rate,
+    ),
+    Indicator(
+        "contract_rate_key_populations",
+        "contracts",
+        "重点人群家庭医生签约率",
+        "Contract rate in key populations",
+        "重点人群中统计期末有有效签约者",
+        "统计期末≥65岁、0–6岁、在管高血压/2型糖尿病、严重精神障碍、孕产妇、残疾人居民",
+        "统计期末时点",
+        "国卫基层发〔2022〕10号; domain.residents.KeyPopulation",
+        Kind.RATE,
+        _contract_key_rate,
+    ),
+    Indicator(
+        "premature_ncd_mortality",
+        "mortality",
+        "重大慢性病过早死亡率（30–70岁）",
+        "Premature NCD mortality (40q30)",
+        "统计期内30–69岁心脑血管疾病、恶性肿瘤、糖尿病、慢性呼吸系统疾病死亡数（按5岁组）",
+        "统计期中点30–69岁常住人口（按5岁组）；40q30 = 1 − Π(1 − 5qx)",
+        "统计期内，通常为自然年",
+        "WHO GMF / SDG 3.4.1; 健康中国行动（2019—2030年）",
+        Kind.PROBABILITY,
+        mortality_frame,
+    ),
+)
