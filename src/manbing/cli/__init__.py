@@ -11,10 +11,11 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every area's sub-commands (imported lazily so ``--help`` stays fast)."""
-    from manbing.cli import clinical, ops
+    from manbing.cli import analytics, clinical, ops
 
     ops.register(app)
     clinical.register(app)
+    analytics.register(app)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from manbing.db.models.assessments import HealthCheck, RiskAssessment, ScreeningResult
 from manbing.db.models.followups import FollowUp, FollowUpMedication
 from manbing.db.models.geo import Division, Organization
+from manbing.db.models.indicators import IndicatorResult
 from manbing.db.models.observations import Device, MedicationStatement, Observation
 from manbing.db.models.people import Contract, Practitioner, ServicePackage, Team, TeamMember, User
 from manbing.db.models.programmes import Enrolment, EnrolmentStatusChange
@@ -19,6 +20,7 @@ __all__ = [
     "FollowUp",
     "FollowUpMedication",
     "HealthCheck",
+    "IndicatorResult",
     "MedicationStatement",
     "Observation",
     "Organization",
