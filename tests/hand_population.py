@@ -186,46 +186,46 @@ def standard_population() -> Population:
     p = Population()
     s1, s2 = p.s1, p.s2
     # Hypertension at S1 (2026Q3: 92 days, so a full-quarter patient needs 2 visit days).
-    p.resident("A", date(1950, 8, 1), "1", s1)  # 76 at visits: target 150/90
+    p.resident("A", date(1950, 8, 1), "M", s1)  # 76 at visits: target 150/90
     p.enrol("A", "hypertension", s1, team=True)
     p.visit("A", "hypertension", date(2026, 7, 5), sbp=160, dbp=95)
     p.visit("A", "hypertension", date(2026, 9, 10), sbp=145, dbp=85)  # controlled (≥65)
-    p.resident("B", date(1970, 1, 1), "2", s1)
+    p.resident("B", date(1970, 1, 1), "F", s1)
     p.enrol("B", "hypertension", s1, team=True)
     p.visit("B", "hypertension", date(2026, 8, 1), sbp=138, dbp=88)  # controlled, 1 visit
-    p.resident("C", date(1961, 9, 20), "1", s1)  # 64 on 2026-09-15: target 140/90
+    p.resident("C", date(1961, 9, 20), "M", s1)  # 64 on 2026-09-15: target 140/90
     p.enrol("C", "hypertension", s1)
     p.visit("C", "hypertension", date(2026, 7, 10), sbp=135, dbp=85)
     p.visit("C", "combined", date(2026, 9, 15), sbp=145, dbp=85)  # not controlled
-    p.resident("D", date(1960, 6, 1), "2", s1)
+    p.resident("D", date(1960, 6, 1), "F", s1)
     p.enrol("D", "hypertension", s1)
     p.visit("D", "hypertension", date(2026, 7, 20), sbp=130, dbp=80)
     p.visit("D", "hypertension", date(2026, 9, 20), outcome="lost")  # lost: not controlled
-    p.resident("E", date(1990, 1, 1), "2", s1)
+    p.resident("E", date(1990, 1, 1), "F", s1)
     p.enrol("E", "hypertension", s1, date(2026, 9, 1))  # 30 days enrolled: needs 1 visit
     p.visit("E", "hypertension", date(2026, 9, 5), sbp=120, dbp=70)
-    p.resident("F", date(1985, 5, 5), "2", s1)
+    p.resident("F", date(1985, 5, 5), "F", s1)
     p.enrol("F", "hypertension", s1)
     p.visit("F", "hypertension", date(2026, 6, 30), sbp=120, dbp=70)  # before the period
-    p.resident("G", date(1955, 1, 1), "1", s1, status="dead", status_date=date(2026, 5, 1))
+    p.resident("G", date(1955, 1, 1), "M", s1, status="dead", status_date=date(2026, 5, 1))
     p.enrol("G", "hypertension", s1, status="dead", status_date=date(2026, 5, 1))
     p.visit("G", "hypertension", date(2026, 7, 1), sbp=120, dbp=70)  # ended before: ignored
     # Type 2 diabetes at S2.
     for key, fpg in (("P", 6.9), ("Q", 7.0), ("R", None)):
-        p.resident(key, date(1980, 3, 3), "1", s2)
+        p.resident(key, date(1980, 3, 3), "M", s2)
         p.enrol(key, "t2dm", s2)
         p.visit(key, "diabetes", date(2026, 7, 15), fpg=8.0)
         p.visit(key, "diabetes", date(2026, 8, 15), fpg=fpg)
-    p.resident("Y", date(1996, 1, 1), "2", s2)  # 30, in no key population
+    p.resident("Y", date(1996, 1, 1), "F", s2)  # 30, in no key population
     # Deaths for premature mortality (mid-point of 2026Q3 is 2026-08-15).
     p.resident(
-        "Z", date(1966, 1, 1), "1", s2, status="dead", status_date=date(2026, 8, 10), cause="I21.9"
+        "Z", date(1966, 1, 1), "M", s2, status="dead", status_date=date(2026, 8, 10), cause="I21.9"
     )
     p.resident(
-        "W", date(1976, 1, 1), "1", s2, status="dead", status_date=date(2026, 8, 1), cause="S72.0"
+        "W", date(1976, 1, 1), "M", s2, status="dead", status_date=date(2026, 8, 1), cause="S72.0"
     )
     p.resident(
-        "V", date(1950, 1, 1), "1", s2, status="dead", status_date=date(2026, 8, 1), cause="C34.1"
+        "V", date(1950, 1, 1), "M", s2, status="dead", status_date=date(2026, 8, 1), cause="C34.1"
     )
     # Contracts (period end 2026-09-30).
     p.contract("A", date(2026, 1, 1), date(2026, 12, 31))
