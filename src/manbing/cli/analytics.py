@@ -171,7 +171,7 @@ def _emit(results: list[Result], period: Period, format: str, output: Path | Non
             [
                 {
                     "indicator": r.indicator,
-                    "name": BY_CODE[r.indicator].name_zh,
+                    "name": BY_CODE[r.indicator].info.name_zh,
                     "unit_kind": r.unit_kind,
                     "unit_id": r.unit_id,
                     "period": period.label,
@@ -214,7 +214,7 @@ def _emit(results: list[Result], period: Period, format: str, output: Path | Non
             sheet.append(
                 [
                     r.indicator,
-                    BY_CODE[r.indicator].name_zh,
+                    BY_CODE[r.indicator].info.name_zh,
                     r.unit_kind,
                     r.unit_id,
                     r.sex,
@@ -236,7 +236,7 @@ def _emit(results: list[Result], period: Period, format: str, output: Path | Non
         table.add_row(
             f"{r.unit_kind}:{r.unit_id[:8]}",
             r.indicator,
-            ind.name_zh,
+            ind.info.name_zh,
             str(r.numerator),
             "" if r.denominator is None else str(r.denominator),
             _rate(r.value, ind.kind),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from manbing.analytics.indicators import chronic, population
-from manbing.analytics.indicators.base import Indicator, Kind, Params
+from manbing.analytics.indicators.base import Indicator, Params
+from manbing.domain.indicators import Kind
 
 ALL: tuple[Indicator, ...] = (*chronic.INDICATORS, *population.INDICATORS)
 BY_CODE: dict[str, Indicator] = {i.code: i for i in ALL}

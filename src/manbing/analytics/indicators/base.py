@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 
 import ibis
 import ibis.expr.types as ir
 
 from manbing.analytics.engine import Warehouse
 from manbing.analytics.periods import Period
+from manbing.domain.indicators import BY_CODE as CATALOGUE
+from manbing.domain.indicators import IndicatorInfo, Kind
 from manbing.domain.programmes import EnrolmentStatus, Programme
 from manbing.domain.residents import ResidentStatus
 from manbing.domain.rules.blood_pressure import BpTargetProfile, bp_target
@@ -33,12 +34,6 @@ ENDED_ENROLMENT = tuple(
         EnrolmentStatus.LOST,
     )
 )
-
-
-class Kind(StrEnum):
-    RATE = "rate"  # numerator / denominator, shown as a percentage
-    COUNT = "count"  # numerator only
-    PROBABILITY = "probability"  # a value computed from the counts (40q30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +53,22 @@ FrameFn = Callable[[Warehouse, Period, Params], ir.Table]
 
 @dataclass(frozen=True, slots=True)
 class Indicator:
-    code: str
-    family: str
-    name_zh: str
-    name_en: str
-    numerator: str
-    denominator: str | None
-    period: str
-    source: str
-    kind: Kind
+    """An indicator of the catalogue (``domain.indicators``) with its computation."""
+
+    info: IndicatorInfo
     frame: FrameFn = field(repr=False)
+
+    @property
+    def code(self) -> str:
+        return self.info.code
+
+    @property
+    def kind(self) -> Kind:
+        return self.info.kind
+
+
+def define(code: str, frame: FrameFn) -> Indicator:
+    return Indicator(CATALOGUE[code], frame)
 
 
 def d(day: date) -> ir.DateScalar:

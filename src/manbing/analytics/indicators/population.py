@@ -7,7 +7,15 @@ import ibis
 import ibis.expr.types as ir
 
 from manbing.analytics.engine import Warehouse
-from manbing.analytics.indicators.base import Indicator, Kind, Params, age_at, d, frame, residents
+from manbing.analytics.indicators.base import (
+    Indicator,
+    Params,
+    age_at,
+    d,
+    define,
+    frame,
+    residents,
+)
 from manbing.analytics.periods import Period
 from manbing.domain.contracts import ContractStatus
 from manbing.domain.programmes import EnrolmentStatus, Programme
@@ -122,52 +130,8 @@ def mortality_frame(wh: Warehouse, period: Period, params: Params) -> ir.Table:
 
 
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator(
-        "elderly_health_management_rate",
-        "population",
-        "老年人健康管理率",
-        "Elderly health-management rate",
-        "统计期内接受健康体检（有健康体检表）的≥65岁居民",
-        "统计期末辖区≥65岁常住居民",
-        "统计期内，通常为自然年",
-        "国家基本公共卫生服务规范（第三版，2017）老年人健康管理服务规范 §1.4",
-        Kind.RATE,
-        _elderly,
-    ),
-    Indicator(
-        "contract_rate",
-        "contracts",
-        "家庭医生签约率",
-        "Family-doctor contract rate",
-        "统计期末有有效签约（开始≤期末≤结束，未解约）的居民",
-        "统计期末辖区常住居民",
-        "统计期末时点",
-        "关于推进家庭医生签约服务高质量发展的指导意见（国卫基层发〔2022〕10号）",
-        Kind.RATE,
-        _contract_rate,
-    ),
-    Indicator(
-        "contract_rate_key_populations",
-        "contracts",
-        "重点人群家庭医生签约率",
-        "Contract rate in key populations",
-        "重点人群中统计期末有有效签约者",
-        "统计期末≥65岁、0–6岁、在管高血压/2型糖尿病、严重精神障碍、孕产妇、残疾人居民",
-        "统计期末时点",
-        "国卫基层发〔2022〕10号; domain.residents.KeyPopulation",
-        Kind.RATE,
-        _contract_key_rate,
-    ),
-    Indicator(
-        "premature_ncd_mortality",
-        "mortality",
-        "重大慢性病过早死亡率（30–70岁）",
-        "Premature NCD mortality (40q30)",
-        "统计期内30–69岁心脑血管疾病、恶性肿瘤、糖尿病、慢性呼吸系统疾病死亡数（按5岁组）",
-        "统计期中点30–69岁常住人口（按5岁组）；40q30 = 1 − Π(1 − 5qx)",
-        "统计期内，通常为自然年",
-        "WHO GMF / SDG 3.4.1; 健康中国行动（2019—2030年）",
-        Kind.PROBABILITY,
-        mortality_frame,
-    ),
+    define("elderly_health_management_rate", _elderly),
+    define("contract_rate", _contract_rate),
+    define("contract_rate_key_populations", _contract_key_rate),
+    define("premature_ncd_mortality", mortality_frame),
 )
