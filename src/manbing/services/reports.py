@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import delete, insert, select, tuple_
 
-from manbing.db.models import Division, IndicatorResult, Organization, Team
+from manbing.db.models import Division, IndicatorResult, Organization, Resident, Team
+from manbing.domain.audit import AuditAction
 from manbing.domain.errors import Forbidden, InvalidInput, NotFound
+from manbing.domain.indicators import BY_CODE as INDICATORS
 from manbing.domain.organisations import Permission, Scope, division_prefix
-from manbing.services import access
+from manbing.services import access, audit
+from manbing.services import residents as residents_service
 from manbing.services.actor import Actor
+from manbing.services.clock import Clock
+from manbing.services.residents import ResidentView
 from manbing.services.unit_of_work import UnitOfWork
 
 ALL = "*"
@@ -332,3 +337,76 @@ def to_xlsx(board: Dashboard, names: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+LineListSource = Callable[[str, str, str, str, str], list[str]]
+"""(indicator, period, unit_kind, unit_id, which) → resident ids; ``which`` is num or den."""
+
+LIST_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LineList:
+    unit: Unit
+    indicator: str
+    period: str
+    which: str
+    total: int
+    residents: list[ResidentView]
+
+
+def line_list(
+    uow: UnitOfWork,
+    actor: Actor,
+    source: LineListSource | None,
+    *,
+    kind: str,
+    unit_id: str,
+    period: str,
+    indicator: str,
+    which: str,
+    clock: Clock,
+) -> LineList:
+    """The residents behind a number, for users allowed to see patients (masked for analysts);
+    only residents inside the actor's scope are listed, and the read is audited."""
+    if which not in ("num", "den"):
+        raise InvalidInput("which", "参数 which 应为 num 或 den", "which must be num or den")
+    if indicator not in INDICATORS:
+        raise InvalidInput("indicator", "未知指标", f"unknown indicator {indicator!r}")
+    access.require(actor, Permission.READ_RESIDENTS)
+    if source is None:
+        raise NotFound(
+            "明细名单需要数据仓库（请先运行 manbing warehouse extract）",
+            "line lists need the warehouse (run manbing warehouse extract)",
+        )
+    with uow:
+        unit = resolve_unit(uow, actor, kind, unit_id)
+        ids = [uuid.UUID(i) for i in source(indicator, period, unit.kind, unit.id, which)]
+        s = uow.session
+        found = (
+            s.scalars(
+                select(Resident)
+                .where(Resident.id.in_(ids[:LIST_LIMIT]), access.resident_filter(actor))
+                .order_by(Resident.record_number)
+            ).all()
+            if ids
+            else []
+        )
+        today = clock.today()
+        views = [residents_service.view(r, actor, today) for r in found]
+        audit.record(
+            s,
+            actor,
+            AuditAction.SEARCH,
+            "indicator_line_list",
+            at=clock.now(),
+            detail={
+                "indicator": indicator,
+                "period": period,
+                "unit": f"{unit.kind}:{unit.id}",
+                "which": which,
+                "count": len(views),
+            },
+        )
+        uow.commit()
+    return LineList(unit, indicator, period, which, len(ids), views)

@@ -167,7 +167,6 @@ def prevalence(code: str, params: Params) -> float | None:
     }.get(code)
 
 
-
 INDICATORS: tuple[Indicator, ...] = (
     define("htn_managed", _managed_count(Programme.HYPERTENSION)),
     define("htn_standard_rate", _standard_rate(Programme.HYPERTENSION)),
