@@ -68,6 +68,7 @@ class Population:
         status: str = "active",
         status_date: date | None = None,
         cause: str | None = None,
+        name: str | None = None,
         **flags: bool,
     ) -> str:
         rid = _id()
@@ -76,7 +77,7 @@ class Population:
             {
                 "id": rid,
                 "record_number": key,
-                "name": key,
+                "name": name or key,
                 "sex": sex,
                 "birth_date": born,
                 "division_code": "330108001001",
@@ -129,6 +130,7 @@ class Population:
         dbp: int | None = None,
         fpg: float | None = None,
         outcome: str = "done",
+        **extra: Any,
     ) -> None:
         self.rows["follow_ups"].append(
             {
@@ -145,6 +147,7 @@ class Population:
                 "new_complication": False,
                 "created_at": STAMP,
                 "updated_at": STAMP,
+                **extra,
             }
         )
 
