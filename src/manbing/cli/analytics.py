@@ -244,6 +244,14 @@ def _emit(results: list[Result], period: Period, format: str, output: Path | Non
     console.print(table)
 
 
+def indicators_doc() -> None:
+    """Print docs/indicators.md (every indicator's numerator, denominator, period, source)."""
+    from manbing.analytics.docs import markdown
+
+    typer.echo(markdown(), nl=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(warehouse_app, name="warehouse")
     app.command("indicators")(indicators)
+    app.command("indicators-doc")(indicators_doc)
