@@ -83,17 +83,26 @@ def _band(age: ir.IntegerValue) -> ir.StringValue:
     return label
 
 
-def _expand(frames: ir.Table, units: ir.Table) -> ir.Table:
-    """One row per (person, unit containing them)."""
-    j = frames.join(units, frames.org_id == units.u_org)
-    by_org = j.select("indicator", "unit_kind", "unit_id", "sex", "age", "num", "den")
-    teams = frames.filter(frames.team_id.notnull())
+def _leaves(frames: ir.Table, extra: dict[str, ir.Value] | None = None) -> ir.Table:
+    """Sum the 0/1 flags per (organisation, team, sex, age band): sums are additive, so the
+    tree roll-up then works on a few thousand rows instead of one row per person and unit."""
+    keyed = frames.mutate(band=_band(frames.age), **(extra or {}))
+    keys = ["indicator", "org_id", "team_id", "sex", "band", *(extra or {})]
+    return keyed.group_by(keys).aggregate(num=keyed.num.sum(), den=keyed.den.sum())
+
+
+def _expand(leaves: ir.Table, units: ir.Table, extra: tuple[str, ...] = ()) -> ir.Table:
+    """One row per (leaf, unit containing it): organisations, divisions and the team."""
+    j = leaves.join(units, leaves.org_id == units.u_org)
+    by_org = j.select("indicator", "unit_kind", "unit_id", "sex", "band", *extra, "num", "den")
+    teams = leaves.filter(leaves.team_id.notnull())
     by_team = teams.select(
         "indicator",
         unit_kind=ibis.literal("team"),
         unit_id=teams.team_id,
         sex=teams.sex,
-        age=teams.age,
+        band=teams.band,
+        **{name: teams[name] for name in extra},
         num=teams.num,
         den=teams.den,
     )
@@ -103,16 +112,7 @@ def _expand(frames: ir.Table, units: ir.Table) -> ir.Table:
 def _aggregate(expanded: ir.Table, extra: tuple[str, ...] = ()) -> ir.Table:
     """Totals, by sex and by age band in one query (``*`` marks the collapsed dimension)."""
     star = ibis.literal(ALL_VALUES)
-    base = expanded.select(
-        "indicator",
-        "unit_kind",
-        "unit_id",
-        *extra,
-        "num",
-        "den",
-        sex=expanded.sex,
-        band=_band(expanded.age),
-    )
+    base = expanded
     total = base.mutate(sex=star, band=star)
     by_sex = base.mutate(band=star)
     by_band = base.mutate(sex=star)
@@ -150,7 +150,7 @@ def compute(
     results: list[Result] = []
     regular = [i for i in chosen if i.kind is not Kind.PROBABILITY]
     if regular:
-        agg = _aggregate(_expand(_frames(wh, regular, period, params), units))
+        agg = _aggregate(_expand(_leaves(_frames(wh, regular, period, params)), units))
         table = wh.backend.to_pyarrow(agg)
         kinds = {i.code: i.kind for i in regular}
         for row in table.to_pylist():
@@ -185,9 +185,8 @@ def _mortality(
     wh: Warehouse, ind: Indicator, period: Period, params: Params, units: ir.Table
 ) -> list[Result]:
     f = ind.frame(wh, period, params).mutate(indicator=ibis.literal(ind.code))
-    e = _expand(f, units)
-    e = e.mutate(mband=(e.age - e.age % BAND_WIDTH).cast("int64"))
-    agg = _aggregate(e, ("mband",))
+    leaves = _leaves(f, {"mband": (f.age - f.age % BAND_WIDTH).cast("int64")})
+    agg = _aggregate(_expand(leaves, units, ("mband",)), ("mband",))
     agg = agg.filter(agg.band == ALL_VALUES)
     rows = wh.backend.to_pyarrow(agg).to_pylist()
     grouped: dict[tuple[str, str, str], tuple[dict[int, float], dict[int, float]]] = defaultdict(

@@ -47,9 +47,7 @@ def markdown() -> str:
             continue
         lines.append(f"\n## {title}\n")
         for i in members:
-            kind = {Kind.RATE: "rate", Kind.COUNT: "count", Kind.PROBABILITY: "probability"}[
-                i.kind
-            ]
+            kind = {Kind.RATE: "rate", Kind.COUNT: "count", Kind.PROBABILITY: "probability"}[i.kind]
             direction = " (lower is better)" if i.lower_is_better else ""
             lines.append(f"### `{i.code}` — {i.name_zh} / {i.name_en}\n")
             lines.append(f"- Kind: {kind}{direction}")
