@@ -162,6 +162,10 @@ def indicators(
 
 
 def _emit(results: list[Result], period: Period, format: str, output: Path | None) -> None:
+    order = {i.code: n for n, i in enumerate(ALL)}
+    results = sorted(
+        results, key=lambda r: (r.unit_kind, r.unit_id, order[r.indicator], r.sex, r.age_band)
+    )
     totals = sorted(
         (r for r in results if r.sex == ALL_VALUES and r.age_band == ALL_VALUES),
         key=lambda r: (r.unit_kind, r.unit_id, [i.code for i in ALL].index(r.indicator)),
