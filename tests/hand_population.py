@@ -164,6 +164,23 @@ class Population:
             }
         )
 
+    def referral(
+        self, key: str, day: date, direction: str = "up", status: str = "requested"
+    ) -> None:
+        self.rows["referrals"].append(
+            {
+                "id": _id(),
+                "resident_id": self.residents[key],
+                "direction": direction,
+                "urgency": "routine",
+                "from_org_id": self.s1[0],
+                "to_org_id": self.commission[0],
+                "status": status,
+                "created_at": datetime(day.year, day.month, day.day, 2, tzinfo=UTC),
+                "updated_at": STAMP,
+            }
+        )
+
     def health_check(self, key: str, day: date) -> None:
         self.rows["health_checks"].append(
             {

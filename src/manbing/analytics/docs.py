@@ -10,6 +10,7 @@ _FAMILIES = {
     "population": "Elderly health management",
     "contracts": "Family-doctor contracts",
     "mortality": "Premature NCD mortality",
+    "referrals": "Referrals and three-highs co-management",
     "hearts": "WHO HEARTS (beside the national definitions)",
     "quality": "Data quality",
 }

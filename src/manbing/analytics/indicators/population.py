@@ -19,6 +19,7 @@ from manbing.analytics.indicators.base import (
 from manbing.analytics.periods import Period
 from manbing.domain.contracts import ContractStatus
 from manbing.domain.programmes import EnrolmentStatus, Programme
+from manbing.domain.referrals import Direction, ReferralStatus
 from manbing.domain.residents import ResidentStatus
 from manbing.domain.rules.mortality import AGE_BANDS, BAND_WIDTH, NCD_ICD10_RANGES
 
@@ -134,4 +135,84 @@ INDICATORS: tuple[Indicator, ...] = (
     define("contract_rate", _contract_rate),
     define("contract_rate_key_populations", _contract_key_rate),
     define("premature_ncd_mortality", mortality_frame),
+)
+
+
+def _referrals_up(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    """Upward referrals (上转) requested in the period, by the referring organisation."""
+    f = wh.table("referrals")
+    f = f.filter(
+        f.direction == Direction.UP.value,
+        f.status != ReferralStatus.CANCELLED.value,
+        f.created_at.date() >= d(period.start),
+        f.created_at.date() <= d(period.end),
+    )
+    r = wh.table("residents").select(r_id="id", sex="sex", birth_date="birth_date")
+    j = f.join(r, f.resident_id == r.r_id)
+    j = j.mutate(
+        org_id=j.from_org_id, team_id=ibis.null("string"), age=age_at(j.birth_date, d(period.end))
+    )
+    return frame(j, ibis.literal(True))
+
+
+def _active_in(wh: Warehouse, programme: Programme, period: Period) -> ir.Table:
+    e = wh.table("enrolments")
+    return (
+        e.filter(
+            e.programme == programme.value,
+            e.enrolled_on <= d(period.end),
+            e.status == EnrolmentStatus.ACTIVE.value,
+        )
+        .select(rid="resident_id")
+        .distinct()
+    )
+
+
+def _three_highs(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    """三高共管: residents under management for hypertension, diabetes and dyslipidaemia."""
+    r = _people(wh, period)
+    for name, programme in (
+        ("htn", Programme.HYPERTENSION),
+        ("dm", Programme.T2DM),
+        ("lip", Programme.DYSLIPIDAEMIA),
+    ):
+        t = _active_in(wh, programme, period).rename(**{f"{name}_id": "rid"})
+        r = r.left_join(t, r.id == t[f"{name}_id"])
+    htn, dm, lip = r.htn_id.notnull(), r.dm_id.notnull(), r.lip_id.notnull()
+    r = r.mutate(
+        resident_id=r.id,
+        team_id=ibis.null("string"),
+        any3=htn | dm | lip,
+        all3=htn & dm & lip,
+    )
+    r = r.filter(r.any3)
+    return frame(r, r.all3)
+
+
+def _referral_rate(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    """Managed hypertension patients referred up in the period / managed patients."""
+    from manbing.analytics.indicators.chronic import _patients
+
+    p = _patients(wh, Programme.HYPERTENSION, period)
+    f = wh.table("referrals")
+    referred = (
+        f.filter(
+            f.direction == Direction.UP.value,
+            f.status != ReferralStatus.CANCELLED.value,
+            f.created_at.date() >= d(period.start),
+            f.created_at.date() <= d(period.end),
+        )
+        .select(ref_id="resident_id")
+        .distinct()
+    )
+    j = p.left_join(referred, p.resident_id == referred.ref_id)
+    managed = j.visits >= 1
+    return frame(j, managed & j.ref_id.notnull(), managed)
+
+
+INDICATORS = (
+    *INDICATORS,
+    define("referrals_up", _referrals_up),
+    define("htn_referral_rate", _referral_rate),
+    define("three_highs_co_management", _three_highs),
 )
