@@ -61,6 +61,7 @@ def test_a_district_analyst_sees_the_district_with_centres_trends_and_ranking(
     assert "西兴街道社区卫生服务中心" in html and "长河街道社区卫生服务中心" in html
     assert "/static/vendor/echarts.min.js" in html and "2026Q2" in html
     assert "管理人群血压控制率" in html
+    assert 'id="cohort-chart"' in html and "患者结局" in html
     assert indicator_client.get("/static/vendor/echarts.min.js").status_code == 200
 
 

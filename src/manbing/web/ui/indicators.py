@@ -54,8 +54,9 @@ def dashboard_page(
             (c[1][rank].value is None, -(c[1][rank].value or 0)) if rank in c[1] else (True, 0)
         ),
     )
+    periods: list[str] = sorted({p for series in board.trends.values() for p, _ in series})
     trend = {
-        "periods": sorted({p for series in board.trends.values() for p, _ in series}),
+        "periods": periods,
         "series": [
             {
                 "name": names[code],
@@ -65,6 +66,28 @@ def dashboard_page(
             }
             for code in board.trends
             if kinds.get(code) is Kind.RATE
+        ],
+    }
+    outcomes = (
+        "hearts_bp_controlled",
+        "hearts_bp_uncontrolled",
+        "hearts_visited_no_bp",
+        "hearts_missed_visit",
+    )
+    cohort = {
+        "periods": periods,
+        "series": [
+            {
+                "name": names[code],
+                "data": [
+                    None
+                    if dict(board.trends[code]).get(p) is None
+                    else round((dict(board.trends[code])[p] or 0) * 100, 1)
+                    for p in periods
+                ],
+            }
+            for code in outcomes
+            if code in board.trends
         ],
     }
     return render(
@@ -80,6 +103,8 @@ def dashboard_page(
             "rank_kind": rank_kind,
             "ranked": ranked,
             "trend_json": json.dumps(trend, ensure_ascii=False),
+            "cohort_json": json.dumps(cohort, ensure_ascii=False),
+            "has_cohort": bool(cohort["series"]),
             "can_list": actor.can(Permission.READ_RESIDENTS),
         },
     )
