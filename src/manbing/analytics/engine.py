@@ -6,7 +6,7 @@ exposes the warehouse tables to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,18 @@ class Warehouse:
     backend: BaseBackend
     tables: dict[str, ibis.Table]
     spark: Any = None
+    memo: dict[Any, ibis.Table] = field(default_factory=dict)
+    cache_shared: bool = False
+
+    def shared(self, key: Any, build: Any) -> ibis.Table:
+        """A sub-expression several indicators use, materialised once per run when
+        ``cache_shared`` (DuckDB: a temporary table) instead of recomputed per indicator."""
+        if not self.cache_shared:
+            result: ibis.Table = build()
+            return result
+        if key not in self.memo:
+            self.memo[key] = build().cache()
+        return self.memo[key]
 
     def table(self, name: str) -> ibis.Table:
         return self.tables[name]
@@ -58,7 +70,7 @@ def open_duckdb(directory: Path, *, threads: int | None = None) -> Warehouse:
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
     tables = {t: con.read_parquet(_parts(directory, t), table_name=t) for t in WAREHOUSE_TABLES}
-    return Warehouse(EngineName.DUCKDB, con, tables)
+    return Warehouse(EngineName.DUCKDB, con, tables, cache_shared=True)
 
 
 def spark_session(master: str = "local[2]", shuffle_partitions: int = 4) -> Any:

@@ -62,6 +62,10 @@ def _visit_stats(wh: Warehouse, programme: Programme, period: Period) -> tuple[i
 def _patients(wh: Warehouse, programme: Programme, period: Period) -> ir.Table:
     """Enrolled patients with their completed visit days in the enrolled part of the period,
     the required number of visits and their latest record of the period."""
+    return wh.shared(("patients", programme, period), lambda: _patients_expr(wh, programme, period))
+
+
+def _patients_expr(wh: Warehouse, programme: Programme, period: Period) -> ir.Table:
     e = enrolled(wh, programme, period)
     latest, done = _visit_stats(wh, programme, period)
     start = ibis.greatest(e.enrolled_on, d(period.start))

@@ -49,6 +49,10 @@ def window_start(period: Period, months: int) -> date:
 
 def _cohort(wh: Warehouse, period: Period) -> ir.Table:
     """HTN patients alive and enrolled at the period's end, with visit facts per window."""
+    return wh.shared(("hearts_cohort", period), lambda: _cohort_expr(wh, period))
+
+
+def _cohort_expr(wh: Warehouse, period: Period) -> ir.Table:
     e = enrolled(wh, Programme.HYPERTENSION, period)
     r = wh.table("residents")
     dead = r.filter(r.status == ResidentStatus.DEAD.value, r.status_date <= d(period.end)).select(

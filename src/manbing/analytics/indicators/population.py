@@ -28,8 +28,11 @@ CHILD_MAX_AGE = 6
 
 
 def _people(wh: Warehouse, period: Period) -> ir.Table:
-    r = residents(wh, period)
-    return r.mutate(age=age_at(r.birth_date, d(period.end)), org_id=r.managing_org_id)
+    def build() -> ir.Table:
+        r = residents(wh, period)
+        return r.mutate(age=age_at(r.birth_date, d(period.end)), org_id=r.managing_org_id)
+
+    return wh.shared(("people", period), build)
 
 
 def _elderly(wh: Warehouse, period: Period, params: Params) -> ir.Table:
