@@ -49,6 +49,9 @@ class Warehouse:
         return self.tables[name]
 
     def close(self) -> None:
+        for cached in self.memo.values():
+            cached.release()
+        self.memo.clear()
         if self.spark is not None:
             return  # the caller owns the Spark session
         self.backend.disconnect()
