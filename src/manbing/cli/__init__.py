@@ -11,13 +11,14 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every area's sub-commands (imported lazily so ``--help`` stays fast)."""
-    from manbing.cli import clinical, devices, fhir, ops, synth
+    from manbing.cli import analytics, clinical, devices, fhir, ops, synth
 
     ops.register(app)
     clinical.register(app)
     synth.register(app)
     devices.register(app)
     fhir.register(app)
+    analytics.register(app)
 
 
 def main() -> None:

@@ -55,9 +55,12 @@ def serve(
     """Serve the web app, the JSON API (/api/docs) and the FHIR API."""
     import uvicorn
 
+    from manbing.analytics.lists import from_warehouse
     from manbing.web.app import create_app
 
-    uvicorn.run(create_app(Settings()), host=host, port=port, log_level="info")
+    settings = Settings()
+    app = create_app(settings, line_lists=from_warehouse(settings.warehouse_dir))
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def demo(

@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from manbing.config import Mode, Settings
 from manbing.services.clock import Clock
+from manbing.services.reports import LineListSource
 from manbing.web import errors, fhir_mount
 from manbing.web.api import clinic as clinic_api
 from manbing.web.api import devices as devices_api
@@ -22,15 +23,22 @@ from manbing.web.api import residents as residents_api
 from manbing.web.api import session as session_api
 from manbing.web.container import Container
 from manbing.web.ui import clinic as clinic_pages
+from manbing.web.ui import indicators as indicator_pages
 from manbing.web.ui import pages, patient
 from manbing.web.ui import registry as registry_pages
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    line_lists: LineListSource | None = None,
+) -> FastAPI:
+    """``line_lists`` answers "who is behind this number" (the CLI passes the warehouse's)."""
     settings = settings or Settings()
-    container = Container.build(settings, clock)
+    container = Container.build(settings, clock, line_lists)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -67,5 +75,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(dtx_api.router)
     app.include_router(pages.router)
     app.include_router(patient.router)
+    app.include_router(indicator_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

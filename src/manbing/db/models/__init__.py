@@ -5,6 +5,7 @@ from manbing.db.models.conditions import Condition, FhirClient
 from manbing.db.models.dtx import DoseConfirmation, DtxEnrolment, DtxLesson, DtxPackage
 from manbing.db.models.followups import FollowUp, FollowUpMedication
 from manbing.db.models.geo import Division, Organization
+from manbing.db.models.indicators import IndicatorResult
 from manbing.db.models.messages import Message
 from manbing.db.models.observations import (
     Device,
@@ -34,6 +35,7 @@ __all__ = [
     "FollowUp",
     "FollowUpMedication",
     "HealthCheck",
+    "IndicatorResult",
     "MedicationStatement",
     "Message",
     "Observation",

@@ -1,0 +1,112 @@
+"""Data-quality indicators: are the forms complete, the values plausible, the readings honest,
+the records unique?
+
+- Completeness: completed hypertension/diabetes follow-up forms of the period with every core
+  field of the national form filled (BP, heart rate, next visit date, classification; and
+  fasting glucose on diabetes and combined forms).
+- Implausible values: forms with a value outside ``domain.rules.plausibility`` bounds (or SBP
+  not above DBP) — rows imported around the service layer's checks.
+- Digit preference: office SBP readings ending in 0 (about 10 % expected without preference;
+  WHO STEPS and Simple's data-quality checks watch this share).
+- Suspected duplicates: residents on record sharing name, sex and birth date with another.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from manbing.analytics.engine import Warehouse
+from manbing.analytics.indicators.base import (
+    Indicator,
+    Params,
+    age_at,
+    d,
+    define,
+    frame,
+    residents,
+)
+from manbing.analytics.periods import Period
+from manbing.domain.followup_form import FormType, VisitOutcome
+from manbing.domain.rules.plausibility import (
+    DBP_RANGE,
+    GLUCOSE_MMOL_RANGE,
+    HBA1C_PERCENT_RANGE,
+    HEART_RATE_RANGE,
+    SBP_RANGE,
+)
+
+DIGIT_BASE = 10
+
+
+def _forms(wh: Warehouse, period: Period) -> ir.Table:
+    f = wh.table("follow_ups")
+    f = f.filter(
+        f.outcome == VisitOutcome.DONE.value,
+        f.visit_date >= d(period.start),
+        f.visit_date <= d(period.end),
+    )
+    r = wh.table("residents").select(r_id="id", sex="sex", birth_date="birth_date")
+    j = f.join(r, f.resident_id == r.r_id)
+    return j.mutate(
+        org_id=j.organization_id,
+        team_id=ibis.null("string"),
+        age=age_at(j.birth_date, d(period.end)),
+    )
+
+
+def _completeness(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    f = _forms(wh, period)
+    core = (
+        f.sbp.notnull()
+        & f.dbp.notnull()
+        & f.heart_rate.notnull()
+        & f.next_visit_date.notnull()
+        & f.classification.notnull()
+    )
+    glucose_needed = f.form.isin([FormType.DIABETES.value, FormType.COMBINED.value])
+    complete = core & (~glucose_needed | f.fasting_glucose.notnull())
+    return frame(f, complete)
+
+
+def _outside(value: ir.NumericValue, bounds: tuple[float, float]) -> ir.BooleanValue:
+    return value.notnull() & ((value < bounds[0]) | (value > bounds[1]))
+
+
+def _implausible(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    f = _forms(wh, period)
+    bad = (
+        _outside(f.sbp, SBP_RANGE)
+        | _outside(f.dbp, DBP_RANGE)
+        | (f.sbp.notnull() & f.dbp.notnull() & (f.sbp <= f.dbp))
+        | _outside(f.heart_rate, HEART_RATE_RANGE)
+        | _outside(f.fasting_glucose, GLUCOSE_MMOL_RANGE)
+        | _outside(f.hba1c, HBA1C_PERCENT_RANGE)
+    )
+    return frame(f, bad.fill_null(False))
+
+
+def _digit_preference(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    f = _forms(wh, period)
+    f = f.filter(f.sbp.notnull())
+    return frame(f, (f.sbp % DIGIT_BASE) == 0)
+
+
+def _duplicates(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    r = residents(wh, period)
+    r = r.mutate(
+        twins=r.id.count().over(group_by=[r.name, r.sex, r.birth_date]),
+        resident_id=r.id,
+        org_id=r.managing_org_id,
+        team_id=ibis.null("string"),
+        age=age_at(r.birth_date, d(period.end)),
+    )
+    return frame(r, r.twins > 1)
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    define("dq_followup_completeness", _completeness),
+    define("dq_implausible_values", _implausible),
+    define("dq_digit_preference", _digit_preference),
+    define("dq_suspected_duplicates", _duplicates),
+)

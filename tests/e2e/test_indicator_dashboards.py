@@ -1,0 +1,138 @@
+"""Dashboards over stored results of the fixed district: scope by persona, drill-down, trends,
+rankings, Excel export and the line lists behind the numbers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from manbing.analytics import warehouse
+from manbing.analytics.compute import compute
+from manbing.analytics.engine import open_duckdb
+from manbing.analytics.lists import from_warehouse
+from manbing.analytics.periods import parse_period
+from manbing.cli.analytics import rows_of
+from manbing.config import Settings
+from manbing.db.models import AuditEvent, Organization
+from manbing.services import reports
+from manbing.services.clock import FixedClock
+from manbing.services.unit_of_work import UnitOfWork
+from manbing.web.app import create_app
+from tests.conftest import NOW
+from tests.e2e.conftest import login
+
+
+@pytest.fixture
+def indicator_client(
+    settings: Settings, app_db: sessionmaker[Session], tmp_path: Path
+) -> Iterator[TestClient]:
+    with app_db() as session:
+        warehouse.extract(session, tmp_path, now=NOW)
+    wh = open_duckdb(tmp_path)
+    rows = rows_of(compute(wh, parse_period("2026Q2")) + compute(wh, parse_period("2026Q3")))
+    wh.close()
+    reports.store(UnitOfWork(app_db), rows, engine="duckdb", now=NOW)
+    app = create_app(settings, clock=FixedClock(NOW), line_lists=from_warehouse(tmp_path))
+    with TestClient(app) as c:
+        yield c
+
+
+def _org_id(app_db: sessionmaker[Session], code: str) -> str:
+    with app_db() as session:
+        org = session.scalars(select(Organization).where(Organization.code == code)).one()
+        return str(org.id)
+
+
+def test_a_district_analyst_sees_the_district_with_centres_trends_and_ranking(
+    indicator_client: TestClient,
+) -> None:
+    login(indicator_client, "cdc")
+    page = indicator_client.get("/indicators")
+    assert page.status_code == 200
+    html = page.text
+    assert "滨江区" in html and "2026Q3" in html
+    assert "西兴街道社区卫生服务中心" in html and "长河街道社区卫生服务中心" in html
+    assert "/static/vendor/echarts.min.js" in html and "2026Q2" in html
+    assert "管理人群血压控制率" in html
+    assert 'id="cohort-chart"' in html and "患者结局" in html
+    assert indicator_client.get("/static/vendor/echarts.min.js").status_code == 200
+
+
+def test_a_station_doctor_sees_only_their_station(
+    indicator_client: TestClient, app_db: sessionmaker[Session]
+) -> None:
+    login(indicator_client, "doctor")
+    page = indicator_client.get("/indicators?period=2026Q3")
+    assert page.status_code == 200
+    assert "西兴第1社区卫生服务站" in page.text
+    other = _org_id(app_db, "330108002-S01")
+    assert indicator_client.get(f"/indicators?kind=org&unit={other}").status_code == 404
+    assert indicator_client.get("/indicators?kind=division&unit=330108").status_code == 404
+
+
+def test_drill_down_from_centre_to_station_and_team(
+    indicator_client: TestClient, app_db: sessionmaker[Session]
+) -> None:
+    login(indicator_client, "manager")
+    centre = _org_id(app_db, "330108001-CHC")
+    page = indicator_client.get(f"/indicators?kind=org&unit={centre}&period=2026Q3")
+    assert page.status_code == 200
+    station = _org_id(app_db, "330108001-S01")
+    assert f"unit={station}" in page.text
+    assert indicator_client.get(f"/indicators?kind=org&unit={station}").status_code == 200
+
+
+def test_the_dashboard_exports_to_excel(indicator_client: TestClient) -> None:
+    login(indicator_client, "cdc")
+    response = indicator_client.get(
+        "/indicators/export.xlsx?kind=division&unit=330108&period=2026Q3"
+    )
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content))
+    sheet = book["指标"]
+    codes = [row[0].value for row in sheet.iter_rows(min_row=3)]
+    assert "htn_bp_control_rate" in codes
+    assert book["下级单位"].max_row == 3  # header + two centres
+
+
+def test_line_lists_are_masked_for_analysts_and_plain_for_the_doctor(
+    indicator_client: TestClient, app_db: sessionmaker[Session]
+) -> None:
+    login(indicator_client, "cdc")
+    url = "/indicators/list?kind=division&unit=330108&period=2026Q3&indicator=htn_managed&which=num"
+    analyst = indicator_client.get(url)
+    assert analyst.status_code == 200
+    assert "*" in analyst.text  # masked names and ID numbers
+    managed = (
+        reports.dashboard(
+            UnitOfWork(app_db),
+            _actor(app_db, "cdc"),
+            "division",
+            "330108",
+            "2026Q3",
+        )
+        .numbers["htn_managed"]
+        .numerator
+    )
+    assert analyst.text.count("<tr>") - 1 == managed
+    with app_db() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.entity_type == "indicator_line_list")
+        ).all()
+        assert len(events) == 1 and events[0].detail["count"] == managed
+
+
+def _actor(app_db: sessionmaker[Session], username: str):  # type: ignore[no-untyped-def]
+    from manbing.db.models import User
+    from manbing.services import auth
+
+    with app_db() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        return auth.actor_for(session, user)
