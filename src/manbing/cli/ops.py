@@ -84,6 +84,9 @@ def demo(
 
         for suffix in ("", "-wal", "-shm"):
             Path(path + suffix).unlink(missing_ok=True)
+        import shutil
+
+        shutil.rmtree(settings.warehouse_dir, ignore_errors=True)
     migrate.upgrade(settings.database_url)
     logins = _load_demo_district(settings, residents, region, seed)
     _print_logins(logins, host, port)
@@ -99,6 +102,11 @@ def _load_demo_district(
         empty = session.scalar(select(func.count()).select_from(Organization)) == 0
     if empty:
         _generate_district(settings.database_url, residents, region, seed)
+    if empty or not settings.warehouse_dir.exists():
+        from manbing.cli.analytics import refresh
+
+        console.print("computing the population indicators for the dashboards …")
+        refresh(warehouse=settings.warehouse_dir, database_url=settings.database_url)
     with make_session_factory(engine)() as session:
         logins = create_demo_accounts(session)
         loaded = session.scalar(select(func.count()).select_from(Resident))
