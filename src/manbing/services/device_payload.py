@@ -30,6 +30,8 @@ TOPIC_PREFIX = "manbing/v1/devices"
 TOPIC_FILTER = f"{TOPIC_PREFIX}/+/readings"
 MAX_PAYLOAD_BYTES = 4096
 
+# Printable text only: control characters (NUL above all) cannot be stored in PostgreSQL text.
+Printable16 = Annotated[str, StringConstraints(max_length=16, pattern=r"^[^\x00-\x1f]*$")]
 Serial = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
 ]
@@ -50,16 +52,15 @@ class ReadingPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device_id: Serial | None = None
-    message_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    message_id: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")
+    ]
     measured_at: datetime
     sent_at: datetime | None = None
     type: MeasurementType
     context: GlucoseContext | None = None
-    values: dict[Annotated[str, StringConstraints(max_length=16)], float] = Field(max_length=4)
-    units: dict[
-        Annotated[str, StringConstraints(max_length=16)],
-        Annotated[str, StringConstraints(max_length=16)],
-    ] = Field(default_factory=dict, max_length=4)
+    values: dict[Printable16, float] = Field(max_length=4)
+    units: dict[Printable16, Printable16] = Field(default_factory=dict, max_length=4)
     token: Annotated[str, StringConstraints(max_length=128)] | None = None
 
     def to_raw(self, serial: str) -> RawReading:

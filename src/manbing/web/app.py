@@ -22,6 +22,7 @@ from manbing.web.api import registry as registry_api
 from manbing.web.api import residents as residents_api
 from manbing.web.api import session as session_api
 from manbing.web.container import Container
+from manbing.web.nul_guard import NulGuard
 from manbing.web.ui import clinic as clinic_pages
 from manbing.web.ui import indicators as indicator_pages
 from manbing.web.ui import pages, patient
@@ -62,6 +63,7 @@ def create_app(
         same_site="lax",
         https_only=settings.mode is Mode.PRODUCTION,
     )
+    app.add_middleware(NulGuard)
     errors.install(app)
     app.include_router(fhir_mount.router)
     app.include_router(session_api.router)

@@ -1,0 +1,72 @@
+"""Refuse NUL characters in any request, before they reach a route.
+
+PostgreSQL text and JSON columns cannot hold U+0000, so a NUL in a query string, a form or a JSON
+body would otherwise fail deep in the database. No field of the platform needs one: the request
+is answered 422 with a clear message and nothing is read or written.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_BODY_MARKERS = (b"\x00", b"\\u0000", b"%00")
+_MAX_BUFFER = 64 * 1024 * 1024
+
+
+class NulGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query: bytes = scope.get("query_string", b"")
+        if b"\x00" in query or b"%00" in query or b"%00" in scope.get("raw_path", b""):
+            await _refuse(send)
+            return
+        messages: list[Message] = []
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > _MAX_BUFFER:
+                break
+        if any(marker in body for marker in _BODY_MARKERS):
+            await _refuse(send)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse(send: Send) -> None:
+    payload = json.dumps(
+        {
+            "error": {
+                "message": "输入中含有不允许的空字符（NUL）",
+                "message_en": "the request contains a NUL character",
+            }
+        },
+        ensure_ascii=False,
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
