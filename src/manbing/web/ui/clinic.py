@@ -30,6 +30,7 @@ from manbing.services.actor import Actor
 from manbing.web.api.followups import FollowUpIn
 from manbing.web.deps import ContainerDep, OptionalActorDep, check_csrf
 from manbing.web.errors import _PYDANTIC_ZH
+from manbing.web.ui import forms
 from manbing.web.ui.pdf import PdfUnavailable, html_to_pdf
 from manbing.web.ui.render import render
 
@@ -113,16 +114,16 @@ async def risk_submit(
     if actor is None:
         return _login()
     form = await request.form()
-    check_csrf(request, _str(form, "csrf_token"))
+    check_csrf(request, forms.text(form, "csrf_token"))
     try:
         inputs = records.RiskInputs(
-            sbp=_num(form, "sbp", "收缩压"),
-            waist_cm=_num(form, "waist_cm", "腰围"),
+            sbp=forms.required_number(form, "sbp", "收缩压"),
+            waist_cm=forms.required_number(form, "waist_cm", "腰围"),
             smoker=form.get("smoker") == "on",
             family_history=form.get("family_history") == "on",
-            tc_mmol=_opt_num(form, "tc_mmol", "总胆固醇"),
-            hdl_mmol=_opt_num(form, "hdl_mmol", "高密度脂蛋白胆固醇"),
-            bmi=_opt_num(form, "bmi", "BMI"),
+            tc_mmol=forms.optional_number(form, "tc_mmol", "总胆固醇"),
+            hdl_mmol=forms.optional_number(form, "hdl_mmol", "高密度脂蛋白胆固醇"),
+            bmi=forms.optional_number(form, "bmi", "BMI"),
         )
         records.assess(container.uow(), actor, resident_id, inputs, container.clock)
     except InvalidInput as exc:
@@ -131,28 +132,6 @@ async def risk_submit(
         context["risk_values"] = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         return render(request, "record.html", context, status_code=422)
     return RedirectResponse(f"/residents/{resident_id}#risk", status_code=303)
-
-
-def _str(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else None
-
-
-def _opt_num(form: FormData, name: str, label: str) -> float | None:
-    raw = _str(form, name)
-    if not raw:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidInput(name, f"{label}应为数字", f"{name} must be a number") from None
-
-
-def _num(form: FormData, name: str, label: str) -> float:
-    value = _opt_num(form, name, label)
-    if value is None:
-        raise InvalidInput(name, f"请填写{label}", f"{name} is required")
-    return value
 
 
 def _form_dict(form: FormData) -> dict[str, Any]:
@@ -166,17 +145,17 @@ def _form_dict(form: FormData) -> dict[str, Any]:
         elif name == "medications":
             meds = []
             for n in range(MED_ROWS):
-                med_name = _str(form, f"med_name_{n}")
+                med_name = forms.text(form, f"med_name_{n}")
                 if med_name:
                     med: dict[str, Any] = {"name": med_name}
                     for key in ("times_per_day", "dose", "dose_unit"):
-                        value = _str(form, f"med_{key}_{n}")
+                        value = forms.text(form, f"med_{key}_{n}")
                         if value:
                             med[key] = value
                     meds.append(med)
             data[name] = meds
         else:
-            value = _str(form, name)
+            value = forms.text(form, name)
             if value:
                 data[name] = value
     return data
@@ -271,7 +250,7 @@ async def followup_preview(
     if actor is None:
         return _login()
     form = await request.form()
-    check_csrf(request, _str(form, "csrf_token"))
+    check_csrf(request, forms.text(form, "csrf_token"))
     body, errors = _parse(form)
     preview = None
     if body is not None:
@@ -288,7 +267,7 @@ async def followup_submit(
     if actor is None:
         return _login()
     form = await request.form()
-    check_csrf(request, _str(form, "csrf_token"))
+    check_csrf(request, forms.text(form, "csrf_token"))
     body, errors = _parse(form)
     if body is not None:
         try:
@@ -306,7 +285,7 @@ async def followup_submit(
     context["checked"] = {
         name: [v for v in form.getlist(name) if isinstance(v, str)] for name in _LIST_FIELDS
     }
-    context["key"] = _str(form, "idempotency_key") or context["key"]
+    context["key"] = forms.text(form, "idempotency_key") or context["key"]
     return render(request, "followup_form.html", context, status_code=422)
 
 
@@ -351,14 +330,14 @@ async def referral_submit(
     if actor is None:
         return _login()
     form = await request.form()
-    check_csrf(request, _str(form, "csrf_token"))
+    check_csrf(request, forms.text(form, "csrf_token"))
     try:
-        resident_id = uuid.UUID(_str(form, "resident_id") or "")
-        to_org = uuid.UUID(_str(form, "to_org_id") or "")
+        resident_id = uuid.UUID(forms.text(form, "resident_id") or "")
+        to_org = uuid.UUID(forms.text(form, "to_org_id") or "")
     except ValueError:
         raise InvalidInput("to_org_id", "请选择转入医院", "choose a hospital") from None
-    follow_up = _str(form, "follow_up_id")
-    urgency = Urgency.URGENT if _str(form, "urgency") == "urgent" else Urgency.ROUTINE
+    follow_up = forms.text(form, "follow_up_id")
+    urgency = Urgency.URGENT if forms.text(form, "urgency") == "urgent" else Urgency.ROUTINE
     referrals.create_up(
         container.uow(),
         actor,
@@ -367,8 +346,8 @@ async def referral_submit(
             to_org_id=to_org,
             urgency=urgency,
             reasons=tuple(v for v in form.getlist("reasons") if isinstance(v, str) and v),
-            reason_text=(_str(form, "reason_text") or "")[:1000] or None,
-            to_department=(_str(form, "to_department") or "")[:100] or None,
+            reason_text=(forms.text(form, "reason_text") or "")[:1000] or None,
+            to_department=(forms.text(form, "to_department") or "")[:100] or None,
             follow_up_id=uuid.UUID(follow_up) if follow_up else None,
         ),
         container.clock,
@@ -413,12 +392,14 @@ async def referral_action(
     if actor is None:
         return _login()
     form = await request.form()
-    check_csrf(request, _str(form, "csrf_token"))
+    check_csrf(request, forms.text(form, "csrf_token"))
     uow, clock = container.uow(), container.clock
     if action == "accept":
-        referrals.accept(uow, actor, referral_id, clock, (_str(form, "note") or "")[:1000] or None)
+        referrals.accept(
+            uow, actor, referral_id, clock, (forms.text(form, "note") or "")[:1000] or None
+        )
     elif action == "return":
-        referrals.return_with_plan(uow, actor, referral_id, _str(form, "plan") or "", clock)
+        referrals.return_with_plan(uow, actor, referral_id, forms.text(form, "plan") or "", clock)
         return RedirectResponse("/referrals/inbox", status_code=303)
     elif action == "acknowledge":
         referrals.acknowledge(uow, actor, referral_id, clock)

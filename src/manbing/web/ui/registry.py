@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +15,7 @@ from manbing.domain.values import Sex
 from manbing.services import contracts, enrolments, health_checks, residents, screening
 from manbing.services.actor import Actor
 from manbing.web.deps import ContainerDep, OptionalActorDep, check_csrf
+from manbing.web.ui import forms
 from manbing.web.ui.clinic import _record_context
 from manbing.web.ui.render import render
 
@@ -26,43 +26,9 @@ def _login() -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
-def _s(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _date(form: FormData, name: str, label: str) -> date | None:
-    raw = _s(form, name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(name, f"{label}格式应为YYYY-MM-DD", f"{name} must be a date") from None
-
-
-def _float(form: FormData, name: str, label: str) -> float | None:
-    raw = _s(form, name)
-    if not raw:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidInput(name, f"{label}应为数字", f"{name} must be a number") from None
-
-
-def _int(form: FormData, name: str, label: str) -> int:
-    value = _float(form, name, label)
-    if value is None:
-        raise InvalidInput(name, f"请填写{label}", f"{name} is required")
-    if value != int(value):
-        raise InvalidInput(name, f"{label}应为整数", f"{name} must be an integer")
-    return int(value)
-
-
 def _uuid(form: FormData, name: str, message: str) -> uuid.UUID:
     try:
-        return uuid.UUID(_s(form, name))
+        return uuid.UUID(forms.text(form, name))
     except ValueError:
         raise InvalidInput(name, message, f"{name} is required") from None
 
@@ -94,24 +60,24 @@ async def register_submit(
     if actor is None:
         return _login()
     form = await request.form()
-    check_csrf(request, _s(form, "csrf_token"))
+    check_csrf(request, forms.text(form, "csrf_token"))
     values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     try:
         if actor.organization_id is None:
             raise InvalidInput("managing_org_id", "您的账号未关联机构", "no organisation")
-        sex = _s(form, "sex")
+        sex = forms.text(form, "sex")
         created = residents.register(
             container.uow(),
             actor,
             residents.NewResident(
-                name=_s(form, "name")[:50],
-                division_code=_s(form, "division_code")[:12],
+                name=forms.text(form, "name")[:50],
+                division_code=forms.text(form, "division_code")[:12],
                 managing_org_id=actor.organization_id,
-                id_number=_s(form, "id_number")[:18] or None,
+                id_number=forms.text(form, "id_number")[:18] or None,
                 sex=Sex(sex) if sex in ("M", "F") else None,
-                birth_date=_date(form, "birth_date", "出生日期"),
-                phone=_s(form, "phone")[:20] or None,
-                address=_s(form, "address")[:200] or None,
+                birth_date=forms.optional_date(form, "birth_date", "出生日期"),
+                phone=forms.text(form, "phone")[:20] or None,
+                address=forms.text(form, "address")[:200] or None,
                 confirm_not_duplicate=form.get("confirm_not_duplicate") == "on",
             ),
             container.clock,
@@ -133,7 +99,7 @@ async def _record_action(
     section: str,
 ) -> tuple[FormData, dict[str, Any]]:
     form = await request.form()
-    check_csrf(request, _s(form, "csrf_token"))
+    check_csrf(request, forms.text(form, "csrf_token"))
     return form, {"section": section}
 
 
@@ -161,7 +127,7 @@ async def enrol_submit(
         return _login()
     form, _ = await _record_action(request, actor, container, resident_id, "enrol")
     try:
-        programme = _s(form, "programme")
+        programme = forms.text(form, "programme")
         if programme not in (Programme.HYPERTENSION.value, Programme.T2DM.value):
             raise InvalidInput("programme", "请选择管理项目", "choose a programme")
         enrolments.enrol(
@@ -170,7 +136,7 @@ async def enrol_submit(
             resident_id,
             Programme(programme),
             container.clock,
-            diagnosed_on=_date(form, "diagnosed_on", "确诊日期"),
+            diagnosed_on=forms.optional_date(form, "diagnosed_on", "确诊日期"),
         )
     except (InvalidInput, Conflict) as exc:
         return _record_error(request, actor, container, resident_id, "enrol", exc, form)
@@ -185,7 +151,7 @@ async def contract_submit(
         return _login()
     form, _ = await _record_action(request, actor, container, resident_id, "contract")
     try:
-        renew_id = _s(form, "renew_contract_id")
+        renew_id = forms.text(form, "renew_contract_id")
         if renew_id:
             contracts.renew(
                 container.uow(),
@@ -201,7 +167,7 @@ async def contract_submit(
                 _uuid(form, "team_id", "请选择家庭医生团队"),
                 _uuid(form, "package_id", "请选择服务包"),
                 container.clock,
-                start=_date(form, "start_date", "开始日期"),
+                start=forms.optional_date(form, "start_date", "开始日期"),
             )
     except (InvalidInput, Conflict) as exc:
         return _record_error(request, actor, container, resident_id, "contract", exc, form)
@@ -221,13 +187,14 @@ async def screening_submit(
             actor,
             screening.BpScreening(
                 resident_id=resident_id,
-                sbp=_int(form, "sbp", "收缩压"),
-                dbp=_int(form, "dbp", "舒张压"),
-                bmi=_float(form, "bmi", "BMI"),
-                waist_cm=_float(form, "waist_cm", "腰围"),
+                sbp=forms.required_int(form, "sbp", "收缩压"),
+                dbp=forms.required_int(form, "dbp", "舒张压"),
+                bmi=forms.optional_number(form, "bmi", "BMI"),
+                waist_cm=forms.optional_number(form, "waist_cm", "腰围"),
                 family_history=form.get("family_history") == "on",
                 high_salt_diet=form.get("high_salt_diet") == "on",
-                daily_spirits_ml=_float(form, "daily_spirits_ml", "日饮白酒量") or 0.0,
+                daily_spirits_ml=forms.optional_number(form, "daily_spirits_ml", "日饮白酒量")
+                or 0.0,
             ),
             container.clock,
         )
@@ -247,7 +214,7 @@ async def health_check_submit(
     form, _ = await _record_action(request, actor, container, resident_id, "health")
 
     def opt_int(name: str, label: str) -> int | None:
-        return _int(form, name, label) if _s(form, name) else None
+        return forms.required_int(form, name, label) if forms.text(form, name) else None
 
     try:
         health_checks.record(
@@ -255,18 +222,18 @@ async def health_check_submit(
             actor,
             health_checks.HealthCheckInput(
                 resident_id=resident_id,
-                check_date=_date(form, "check_date", "体检日期"),
-                temperature_c=_float(form, "temperature_c", "体温"),
+                check_date=forms.optional_date(form, "check_date", "体检日期"),
+                temperature_c=forms.optional_number(form, "temperature_c", "体温"),
                 pulse=opt_int("pulse", "脉率"),
                 respiration=opt_int("respiration", "呼吸频率"),
                 sbp=opt_int("sbp", "收缩压"),
                 dbp=opt_int("dbp", "舒张压"),
-                height_cm=_float(form, "height_cm", "身高"),
-                weight_kg=_float(form, "weight_kg", "体重"),
-                waist_cm=_float(form, "waist_cm", "腰围"),
-                fasting_glucose=_float(form, "fasting_glucose", "空腹血糖"),
+                height_cm=forms.optional_number(form, "height_cm", "身高"),
+                weight_kg=forms.optional_number(form, "weight_kg", "体重"),
+                waist_cm=forms.optional_number(form, "waist_cm", "腰围"),
+                fasting_glucose=forms.optional_number(form, "fasting_glucose", "空腹血糖"),
                 self_care_score=opt_int("self_care_score", "生活自理能力评分"),
-                conclusion=_s(form, "conclusion")[:1000] or None,
+                conclusion=forms.text(form, "conclusion")[:1000] or None,
                 guidance=tuple(v for v in form.getlist("guidance") if isinstance(v, str) and v),
             ),
             container.clock,
