@@ -109,3 +109,18 @@ def test_the_cdc_analyst_sees_masked_line_lists(client: TestClient) -> None:
     rows = client.get("/api/v1/residents", params={"q": "33010800200100001"}).json()
     assert rows and rows[0]["masked"] is True
     assert "*" in rows[0]["id_number"] and rows[0]["address"] is None
+
+
+def test_times_are_stored_in_utc_and_shown_in_shanghai_time(client: TestClient) -> None:
+    token = login(client)
+    resident = client.get("/api/v1/residents", params={"q": "33010800100100001"}).json()[0]
+    stored = client.post(
+        f"/api/v1/residents/{resident['id']}/observations",
+        json={"kind": "bp", "value": 132, "value2": 84, "effective_at": "2026-11-24T00:00:00Z"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert stored.status_code == 201
+    page = client.get(f"/residents/{resident['id']}")
+    assert page.status_code == 200
+    assert "2026-11-24 08:00" in page.text
+    assert "2026-11-24 00:00" not in page.text

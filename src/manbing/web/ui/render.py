@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -23,6 +27,20 @@ def locale_of(request: Request) -> str:
     )
 
 
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_time(zone: str) -> Callable[..., str]:
+    """Times are stored in UTC; pages show them in the platform's zone (MANBING_TIMEZONE)."""
+
+    def show(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(_zone(zone)).strftime(fmt) if value is not None else ""
+
+    return show
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
@@ -36,6 +54,7 @@ def render(
         "_": trans.gettext,
         "gettext": trans.gettext,
         "ngettext": trans.ngettext,
+        "local": local_time(request.app.state.container.settings.timezone),
         **context,
     }
     return templates.TemplateResponse(request, name, env_context, status_code=status_code)
