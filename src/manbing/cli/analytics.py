@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +22,10 @@ from manbing.analytics.periods import Period, parse_period, recent_periods
 from manbing.config import Settings
 from manbing.db.models import Organization
 from manbing.db.session import make_engine, make_session_factory
+from manbing.domain.census import CSV_COLUMNS
 from manbing.domain.errors import DomainError
 from manbing.domain.rules.blood_pressure import BpTargetProfile
-from manbing.services import reports
+from manbing.services import census, reports
 from manbing.services.unit_of_work import UnitOfWork
 
 console = Console()
@@ -255,7 +258,51 @@ def indicators_doc() -> None:
     typer.echo(markdown(), nl=False)
 
 
+census_app = typer.Typer(
+    help="Resident population (常住人口) by division, year, sex and age group.",
+    no_args_is_help=True,
+)
+
+
+@census_app.command("import")
+def census_import(
+    file: Annotated[Path, typer.Argument(help="CSV: " + ",".join(CSV_COLUMNS))],
+    source: Annotated[
+        str | None, typer.Option(help="where the figures come from (e.g. 第七次全国人口普查)")
+    ] = None,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Import a census CSV (UTF-8); the file's (division, year) pairs replace stored figures.
+    One bad row refuses the whole file, listing each problem with its line number."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(err=True, message=f"cannot read {file}: {exc}")
+        raise typer.Exit(2) from exc
+    reader = csv.DictReader(io.StringIO(text))
+    missing = census.missing_header(reader.fieldnames)
+    if missing:
+        typer.echo(
+            err=True,
+            message=f"{file}: missing columns {', '.join(missing)} (expected {CSV_COLUMNS})",
+        )
+        raise typer.Exit(2)
+    settings = _settings(database_url)
+    try:
+        rows = census.parse_rows((n + 2, raw) for n, raw in enumerate(reader))
+        done = census.import_rows(_uow(settings), rows, source=source, now=datetime.now(UTC))
+    except DomainError as exc:
+        typer.echo(err=True, message=exc.message_en)
+        typer.echo(err=True, message=exc.message)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"imported {done.rows} rows: {done.divisions} divisions, years "
+        f"{', '.join(map(str, done.years))}, population {done.population}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(warehouse_app, name="warehouse")
+    app.add_typer(census_app, name="census")
     app.command("indicators")(indicators)
     app.command("indicators-doc")(indicators_doc)

@@ -88,6 +88,13 @@ def test_elderly_checks_and_contracts_land_in_their_ranges(results: list[Result]
         assert 0.60 <= _value(results, "contract_rate", band) <= 0.75
 
 
+def test_record_coverage_reflects_the_generated_census(results: list[Result]) -> None:
+    # The census is the expected residents / record_coverage (0.90); deaths and moves lower the
+    # records on file, the second system's duplicates raise them.
+    assert 0.85 <= _value(results, "ehr_coverage_rate") <= 0.92
+    assert 0.15 <= _value(results, "htn_patient_management_rate") <= 0.35
+
+
 def test_suspected_duplicates_find_the_second_systems_copies(
     results: list[Result], warehouse: tuple[Path, Warehouse]
 ) -> None:
