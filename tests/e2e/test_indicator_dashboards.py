@@ -203,3 +203,18 @@ def test_the_report_of_another_organisation_is_not_found(
         assert not session.scalars(
             select(AuditEvent).where(AuditEvent.entity_type == "indicator_report")
         ).all()
+
+
+def test_census_denominators_have_no_line_list(indicator_client: TestClient) -> None:
+    login(indicator_client, "cdc")
+    q = "kind=division&unit=330108&period=2026Q3&indicator=ehr_coverage_rate"
+    page = indicator_client.get("/indicators?kind=division&unit=330108&period=2026Q3")
+    assert "indicator=ehr_coverage_rate&which=den" not in page.text
+    assert "indicator=ehr_coverage_rate&which=num" in page.text
+    assert "indicator=htn_managed&which=den" in page.text
+    refused = indicator_client.get(
+        f"/indicators/list?{q}&which=den", headers={"accept": "text/html"}
+    )
+    assert refused.status_code in (400, 422) and "人口普查" in refused.text
+    records = indicator_client.get(f"/indicators/list?{q}&which=num")
+    assert records.status_code == 200

@@ -29,6 +29,8 @@ class IndicatorInfo:
     source: str
     kind: Kind
     lower_is_better: bool = False
+    # False when the denominator is a population count (census), not residents one can list.
+    listable_denominator: bool = True
 
 
 CATALOGUE: tuple[IndicatorInfo, ...] = (
@@ -86,6 +88,7 @@ CATALOGUE: tuple[IndicatorInfo, ...] = (
         period="统计期内; 常住人口取统计期末所在年份或之前最近一年",
         source="国家基本公共卫生服务规范（第二版）高血压患者健康管理率; 中国居民营养与慢性病状况报告（2020年）",
         kind=Kind.RATE,
+        listable_denominator=False,
     ),
     IndicatorInfo(
         code="t2dm_managed",
@@ -141,6 +144,7 @@ CATALOGUE: tuple[IndicatorInfo, ...] = (
         period="统计期内; 常住人口取统计期末所在年份或之前最近一年",
         source="国家基本公共卫生服务规范（第二版）糖尿病患者健康管理率; 中国居民营养与慢性病状况报告（2020年）",
         kind=Kind.RATE,
+        listable_denominator=False,
     ),
     IndicatorInfo(
         code="ehr_coverage_rate",
@@ -152,6 +156,7 @@ CATALOGUE: tuple[IndicatorInfo, ...] = (
         period="统计期末时点",
         source="国家基本公共卫生服务规范（第三版，2017）居民健康档案管理服务规范 工作指标",
         kind=Kind.RATE,
+        listable_denominator=False,
     ),
     IndicatorInfo(
         code="elderly_health_management_rate",

@@ -373,6 +373,12 @@ def line_list(
         raise InvalidInput("which", "参数 which 应为 num 或 den", "which must be num or den")
     if indicator not in INDICATORS:
         raise InvalidInput("indicator", "未知指标", f"unknown indicator {indicator!r}")
+    if which == "den" and not INDICATORS[indicator].listable_denominator:
+        raise InvalidInput(
+            "which",
+            "该指标的分母是常住人口数（人口普查），没有居民名单",
+            "the denominator is a census population count: there is no list of residents",
+        )
     access.require(actor, Permission.READ_RESIDENTS)
     if source is None:
         raise NotFound(
