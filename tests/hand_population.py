@@ -69,6 +69,8 @@ class Population:
         status_date: date | None = None,
         cause: str | None = None,
         name: str | None = None,
+        address: str | None = None,
+        phone: str | None = None,
         **flags: bool,
     ) -> str:
         rid = _id()
@@ -78,6 +80,8 @@ class Population:
                 "id": rid,
                 "record_number": key,
                 "name": name or key,
+                "address": address,
+                "phone": phone,
                 "sex": sex,
                 "birth_date": born,
                 "division_code": "330108001001",
@@ -188,6 +192,21 @@ class Population:
                 "resident_id": self.residents[key],
                 "check_date": day,
                 "organization_id": self.s1[0],
+            }
+        )
+
+    def census(
+        self, year: int, sex: str, age_from: int, age_to: int | None, population: int
+    ) -> None:
+        self.rows["census_populations"].append(
+            {
+                "division_code": "330108",
+                "year": year,
+                "sex": sex,
+                "age_from": age_from,
+                "age_to": age_to,
+                "population": population,
+                "imported_at": STAMP,
             }
         )
 

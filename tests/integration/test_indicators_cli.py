@@ -62,3 +62,47 @@ def test_extract_compute_store_and_print_a_region(
     assert sheet.title == "2026-07" and sheet.max_row > 10
     bad = runner.invoke(app, ["indicators", "--period", "2026Q9", *common])
     assert bad.exit_code != 0
+
+
+def test_the_report_command_writes_a_pdf_within_the_users_scope(
+    app: typer.Typer, district: District, backend_url: str, tmp_path: Path
+) -> None:
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    from manbing.services.demo_accounts import create_demo_accounts
+    from manbing.web.ui.pdf import CHROMIUM
+
+    with district.session_factory() as session:
+        create_demo_accounts(session)
+        session.commit()
+    common = ["--database-url", backend_url]
+    wh = ["--warehouse", str(tmp_path / "wh")]
+    assert runner.invoke(app, ["warehouse", "extract", *common, *wh]).exit_code == 0
+    computed = runner.invoke(app, ["indicators", "--period", "2026Q3", *common, *wh])
+    assert computed.exit_code == 0, computed.output
+    report = ["indicators-report", "--period", "2026Q3", "--username", "manager", *common]
+    # The centre manager may not report on the other centre's station or on the district.
+    for unit in ("330108002-S01", "330108"):
+        refused = runner.invoke(app, [*report, "--unit", unit, "--format", "html", "-o", "x.html"])
+        assert refused.exit_code == 1 and "out of scope" in refused.output
+    html = tmp_path / "centre.html"
+    done = runner.invoke(
+        app, [*report, "--unit", "330108001-CHC", "--format", "html", "-o", str(html)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "西兴街道社区卫生服务中心" in html.read_text() and "Asia/Shanghai" in html.read_text()
+    missing = runner.invoke(
+        app, [*report[:1], "--period", "2025Q1", *report[3:], "--unit", "330108001-CHC"]
+    )
+    assert missing.exit_code == 1 and "no stored results" in missing.output
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed (run scripts/system-deps)")
+    pdf = tmp_path / "centre.pdf"
+    printed = runner.invoke(app, [*report, "--unit", "330108001-CHC", "-o", str(pdf)])
+    assert printed.exit_code == 0, printed.output
+    assert pdf.read_bytes().startswith(b"%PDF")
+    pages = PdfReader(pdf).pages
+    text = unicodedata.normalize("NFKC", "".join(p.extract_text() for p in pages))
+    assert "西兴街道社区卫生服务中心" in text and "高血压患者规范管理率" in text

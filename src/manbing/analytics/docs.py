@@ -7,6 +7,7 @@ from manbing.domain.indicators import CATALOGUE, Kind
 _FAMILIES = {
     "hypertension": "Hypertension (national basic public health service)",
     "t2dm": "Type 2 diabetes (national basic public health service)",
+    "records": "Health records against the census population",
     "population": "Elderly health management",
     "contracts": "Family-doctor contracts",
     "mortality": "Premature NCD mortality",
@@ -36,7 +37,11 @@ max(1, min(4, ⌈days/91.25⌉)) (so a full quarter of 92 days needs 2 visit day
 latest follow-up record of the period, completed and on target (age at that visit), a "lost"
 record counting as not controlled; the estimated-patient denominators use a configurable
 prevalence among residents ≥18 (hypertension 27.5 %, diabetes 11.9 %, 中国居民营养与慢性病状况
-报告 2020), rounded to whole patients.
+报告 2020), rounded to whole patients: the 健康管理率 count the adults on record, the 管理率
+(常住人口估算) and the 建档率 the census population (`manbing census import`; by division, year,
+sex and age group; a group straddling 18 is split by years; the estimate is rounded per census
+cell). Census figures attach to the district's top organisation and the divisions above it, so
+centres, stations and teams have no census denominator.
 """
 
 

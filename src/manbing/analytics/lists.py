@@ -32,7 +32,8 @@ def resident_ids(
             units = ibis.memtable(units_table(wh))
             orgs = units.filter(units.unit_kind == unit_kind, units.unit_id == unit_id)
             f = f.filter(f.org_id.isin(orgs.org_id))
-        f = f.filter(f[which] == 1)
+        # Census cells (population counts, no resident) carry no resident_id.
+        f = f.filter(f[which] == 1, f.resident_id.notnull())
         table = wh.backend.to_pyarrow(f.select("resident_id").distinct())
         return sorted(str(v) for v in table.column("resident_id").to_pylist())
     finally:

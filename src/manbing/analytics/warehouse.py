@@ -47,6 +47,7 @@ WAREHOUSE_TABLES: tuple[str, ...] = (
     "health_checks",
     "referrals",
     "observations",
+    "census_populations",
 )
 
 

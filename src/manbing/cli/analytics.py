@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +22,10 @@ from manbing.analytics.periods import Period, parse_period, recent_periods
 from manbing.config import Settings
 from manbing.db.models import Organization
 from manbing.db.session import make_engine, make_session_factory
+from manbing.domain.census import CSV_COLUMNS
 from manbing.domain.errors import DomainError
 from manbing.domain.rules.blood_pressure import BpTargetProfile
-from manbing.services import reports
+from manbing.services import census, reports
 from manbing.services.unit_of_work import UnitOfWork
 
 console = Console()
@@ -248,6 +251,63 @@ def _emit(results: list[Result], period: Period, format: str, output: Path | Non
     console.print(table)
 
 
+def indicators_report(
+    unit: Annotated[str, typer.Option(help="division code (330108) or organisation code")],
+    username: Annotated[
+        str, typer.Option(help="the account whose scope the report is checked against")
+    ],
+    period: Annotated[
+        str | None, typer.Option(help="a stored period (2026Q3); default: the latest quarter")
+    ] = None,
+    format: Annotated[str, typer.Option(help="pdf or html")] = "pdf",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="file to write")] = None,
+    lang: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN",
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Write the indicator report of a unit and period (stored results) as PDF or HTML."""
+    from manbing.db.models import User
+    from manbing.services import auth
+    from manbing.web.ui.indicator_report import report_html
+    from manbing.web.ui.pdf import PdfUnavailable, html_to_pdf
+
+    if format not in ("pdf", "html"):
+        raise typer.BadParameter("format must be pdf or html")
+    if lang not in ("zh_CN", "en"):
+        raise typer.BadParameter("lang must be zh_CN or en")
+    settings = _settings(database_url)
+    kind, unit_id = _unit_for_region(settings, unit) or ("division", unit)
+    factory = make_session_factory(make_engine(settings.database_url))
+    with factory() as session:
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None or not user.active:
+            raise typer.BadParameter(f"no active user {username!r}")
+        actor = auth.actor_for(session, user)
+    now = datetime.now(UTC)
+    try:
+        found = reports.report(_uow(settings), actor, kind, unit_id, period, now)
+    except DomainError as exc:
+        typer.echo(err=True, message=exc.message_en)
+        raise typer.Exit(1) from exc
+    if not found.board.numbers:
+        typer.echo(
+            err=True,
+            message=f"no stored results for {unit} in {found.board.period or 'any period'}: "
+            "run manbing indicators (or manbing warehouse refresh) first",
+        )
+        raise typer.Exit(1)
+    html = report_html(found, locale=lang, zone=settings.timezone, generated_at=now)
+    target = output or Path(f"indicators-{found.board.unit.kind}-{found.board.period}.{format}")
+    if format == "html":
+        target.write_text(html, encoding="utf-8")
+    else:
+        try:
+            target.write_bytes(html_to_pdf(html))
+        except PdfUnavailable as exc:
+            typer.echo(err=True, message=f"PDF unavailable: {exc}")
+            raise typer.Exit(1) from exc
+    console.print(f"written {target}")
+
+
 def indicators_doc() -> None:
     """Print docs/indicators.md (every indicator's numerator, denominator, period, source)."""
     from manbing.analytics.docs import markdown
@@ -255,7 +315,52 @@ def indicators_doc() -> None:
     typer.echo(markdown(), nl=False)
 
 
+census_app = typer.Typer(
+    help="Resident population (常住人口) by division, year, sex and age group.",
+    no_args_is_help=True,
+)
+
+
+@census_app.command("import")
+def census_import(
+    file: Annotated[Path, typer.Argument(help="CSV: " + ",".join(CSV_COLUMNS))],
+    source: Annotated[
+        str | None, typer.Option(help="where the figures come from (e.g. 第七次全国人口普查)")
+    ] = None,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Import a census CSV (UTF-8); the file's (division, year) pairs replace stored figures.
+    One bad row refuses the whole file, listing each problem with its line number."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(err=True, message=f"cannot read {file}: {exc}")
+        raise typer.Exit(2) from exc
+    reader = csv.DictReader(io.StringIO(text))
+    missing = census.missing_header(reader.fieldnames)
+    if missing:
+        typer.echo(
+            err=True,
+            message=f"{file}: missing columns {', '.join(missing)} (expected {CSV_COLUMNS})",
+        )
+        raise typer.Exit(2)
+    settings = _settings(database_url)
+    try:
+        rows = census.parse_rows((n + 2, raw) for n, raw in enumerate(reader))
+        done = census.import_rows(_uow(settings), rows, source=source, now=datetime.now(UTC))
+    except DomainError as exc:
+        typer.echo(err=True, message=exc.message_en)
+        typer.echo(err=True, message=exc.message)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"imported {done.rows} rows: {done.divisions} divisions, years "
+        f"{', '.join(map(str, done.years))}, population {done.population}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(warehouse_app, name="warehouse")
+    app.add_typer(census_app, name="census")
     app.command("indicators")(indicators)
     app.command("indicators-doc")(indicators_doc)
+    app.command("indicators-report")(indicators_report)

@@ -29,6 +29,8 @@ class IndicatorInfo:
     source: str
     kind: Kind
     lower_is_better: bool = False
+    # False when the denominator is a population count (census), not residents one can list.
+    listable_denominator: bool = True
 
 
 CATALOGUE: tuple[IndicatorInfo, ...] = (
@@ -77,6 +79,18 @@ CATALOGUE: tuple[IndicatorInfo, ...] = (
         kind=Kind.RATE,
     ),
     IndicatorInfo(
+        code="htn_patient_management_rate",
+        family="hypertension",
+        name_zh="高血压患者管理率（常住人口估算）",
+        name_en="Hypertension patients managed of the estimated patients (census)",
+        numerator="统计期内已管理的≥18岁高血压患者",
+        denominator="辖区≥18岁常住人口（人口普查/统计年报）× 高血压患病率（默认27.5%，可配置）",
+        period="统计期内; 常住人口取统计期末所在年份或之前最近一年",
+        source="国家基本公共卫生服务规范（第二版）高血压患者健康管理率; 中国居民营养与慢性病状况报告（2020年）",
+        kind=Kind.RATE,
+        listable_denominator=False,
+    ),
+    IndicatorInfo(
         code="t2dm_managed",
         family="t2dm",
         name_zh="2型糖尿病患者管理人数",
@@ -119,6 +133,30 @@ CATALOGUE: tuple[IndicatorInfo, ...] = (
         period="统计期内（月、季、年或任意日期范围）; 年度指标取自然年",
         source="国家基本公共卫生服务规范（第二版）; 中国居民营养与慢性病状况报告（2020年）",
         kind=Kind.RATE,
+    ),
+    IndicatorInfo(
+        code="t2dm_patient_management_rate",
+        family="t2dm",
+        name_zh="2型糖尿病患者管理率（常住人口估算）",
+        name_en="T2DM patients managed of the estimated patients (census)",
+        numerator="统计期内已管理的≥18岁2型糖尿病患者",
+        denominator="辖区≥18岁常住人口（人口普查/统计年报）× 糖尿病患病率（默认11.9%，可配置）",
+        period="统计期内; 常住人口取统计期末所在年份或之前最近一年",
+        source="国家基本公共卫生服务规范（第二版）糖尿病患者健康管理率; 中国居民营养与慢性病状况报告（2020年）",
+        kind=Kind.RATE,
+        listable_denominator=False,
+    ),
+    IndicatorInfo(
+        code="ehr_coverage_rate",
+        family="records",
+        name_zh="居民电子健康档案建档率",
+        name_en="Electronic health-record coverage of the resident population",
+        numerator="统计期末在档居民（已建立电子健康档案，未合并、死亡或迁出）",
+        denominator="辖区常住人口（人口普查/统计年报，统计期末所在年份或之前最近一年）",
+        period="统计期末时点",
+        source="国家基本公共卫生服务规范（第三版，2017）居民健康档案管理服务规范 工作指标",
+        kind=Kind.RATE,
+        listable_denominator=False,
     ),
     IndicatorInfo(
         code="elderly_health_management_rate",
@@ -309,10 +347,10 @@ CATALOGUE: tuple[IndicatorInfo, ...] = (
         family="quality",
         name_zh="疑似重复档案",
         name_en="Suspected duplicate records",
-        numerator="与其他在档居民姓名、性别、出生日期均相同的居民",
+        numerator="与其他在档居民性别、出生日期相同，且姓名相同，或姓名仅差一字（编辑距离≤1）且地址或电话相同的居民",
         denominator="统计期末在档居民",
         period="统计期末时点",
-        source="主索引（MPI）去重规则",
+        source="主索引（MPI）去重规则：精确匹配 + 同一阻断块（性别、出生日期、地址/电话）内的姓名近似匹配",
         kind=Kind.RATE,
         lower_is_better=True,
     ),

@@ -373,6 +373,12 @@ def line_list(
         raise InvalidInput("which", "参数 which 应为 num 或 den", "which must be num or den")
     if indicator not in INDICATORS:
         raise InvalidInput("indicator", "未知指标", f"unknown indicator {indicator!r}")
+    if which == "den" and not INDICATORS[indicator].listable_denominator:
+        raise InvalidInput(
+            "which",
+            "该指标的分母是常住人口数（人口普查），没有居民名单",
+            "the denominator is a census population count: there is no list of residents",
+        )
     access.require(actor, Permission.READ_RESIDENTS)
     if source is None:
         raise NotFound(
@@ -410,3 +416,61 @@ def line_list(
         )
         uow.commit()
     return LineList(unit, indicator, period, which, len(ids), views)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A unit's numbers for one period, as printed: the dashboard plus when and how the stored
+    results were computed."""
+
+    board: Dashboard
+    period_start: date | None
+    period_end: date | None
+    computed_at: datetime | None
+    engines: list[str]
+
+
+def report(
+    uow: UnitOfWork,
+    actor: Actor,
+    kind: str | None,
+    unit_id: str | None,
+    period: str | None,
+    now: datetime,
+) -> Report:
+    """The printable report of a unit (scope-checked like the dashboard); the export is
+    audited."""
+    board = dashboard(uow, actor, kind, unit_id, period)
+    with uow:
+        s = uow.session
+        rows = s.execute(
+            select(
+                IndicatorResult.period_start,
+                IndicatorResult.period_end,
+                IndicatorResult.computed_at,
+                IndicatorResult.engine,
+            ).where(
+                IndicatorResult.unit_kind == board.unit.kind,
+                IndicatorResult.unit_id == board.unit.id,
+                IndicatorResult.period == board.period,
+                IndicatorResult.sex == ALL,
+                IndicatorResult.age_band == ALL,
+            )
+        ).all()
+        audit.record(
+            s,
+            actor,
+            AuditAction.EXPORT,
+            "indicator_report",
+            at=now,
+            entity_id=f"{board.unit.kind}:{board.unit.id}",
+            detail={"period": board.period},
+        )
+        uow.commit()
+    return Report(
+        board=board,
+        period_start=min((r[0] for r in rows), default=None),
+        period_end=max((r[1] for r in rows), default=None),
+        computed_at=max((r[2] for r in rows), default=None),
+        engines=sorted({r[3] for r in rows}),
+    )

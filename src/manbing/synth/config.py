@@ -123,6 +123,10 @@ class SynthConfig:
     infant_mortality: float = 0.002
     move_away_per_year: float = 0.015
     move_in_per_year: float = 0.02
+    # Census (synth/census.py): share of the resident population holding a health record, and
+    # the yearly growth of the resident population (assumptions, docs/synthetic-population.md).
+    record_coverage: float = 0.90
+    census_growth: float = 0.015
     birth_rate: float = 0.007
 
     panel_size: int = 2_500  # residents per family-doctor team
@@ -147,5 +151,7 @@ class SynthConfig:
             raise ValueError("fault_rate must be between 0 and 0.5")
         if not 0 <= self.home_device_share <= 1:
             raise ValueError("home_device_share must be between 0 and 1")
+        if not 0.05 <= self.record_coverage <= 1:
+            raise ValueError("record_coverage must be between 0.05 and 1")
         if self.chunk_size < 1_000:
             raise ValueError("chunk_size must be at least 1000")

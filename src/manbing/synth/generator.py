@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from manbing.synth import tables
 from manbing.synth.care import followed_patients, simulate_visits
+from manbing.synth.census import census_columns
 from manbing.synth.checks import health_check_columns, screening_columns
 from manbing.synth.config import SynthConfig
 from manbing.synth.contracts import contract_columns
@@ -55,7 +56,8 @@ def generate(config: SynthConfig) -> Iterator[Batch]:
     tree = build_tree(config.region)
     when = stamp(config.end_date)
     reg = build_registry(config, tree, when)
-    yield Batch(-1, reg.tables)
+    census = tables.build("census_populations", census_columns(config, reg, config.end_date), when)
+    yield Batch(-1, {**reg.tables, "census_populations": census})
     for chunk in range(config.n_chunks):
         yield generate_chunk(config, reg, chunk)
 

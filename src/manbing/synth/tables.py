@@ -22,6 +22,7 @@ from manbing.db.base import Base, UTCDateTime
 # Parents before children (FK order); the writers load in this order.
 TABLE_ORDER = (
     "divisions",
+    "census_populations",
     "organizations",
     "practitioners",
     "teams",
@@ -44,7 +45,14 @@ TABLE_ORDER = (
 )
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 # Columns whose Python default is "now": the generator gives them a deterministic time instead.
-_NOW_COLUMNS = ("created_at", "updated_at", "recorded_at", "received_at", "changed_at")
+_NOW_COLUMNS = (
+    "created_at",
+    "updated_at",
+    "recorded_at",
+    "received_at",
+    "changed_at",
+    "imported_at",
+)
 
 
 def sa_table(name: str) -> Table:

@@ -17,7 +17,15 @@ from manbing.db.models import FollowUp, Resident
 from manbing.db.session import make_engine
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-TABLES = ("residents", "follow_ups", "observations", "enrolments", "contracts", "organizations")
+TABLES = (
+    "residents",
+    "follow_ups",
+    "observations",
+    "enrolments",
+    "contracts",
+    "organizations",
+    "census_populations",
+)
 
 
 def _run(*args: str) -> str:
@@ -57,6 +65,12 @@ def test_synth_fills_a_migrated_sqlite_database(tmp_path: Path) -> None:
             text("select record_number from residents group by 1 having count(*) > 1")
         ).all()
         assert dupes == []
+        # A census for each year of the 3-year window, larger than the records (coverage 0.90).
+        years = session.execute(
+            text("select year, sum(population) from census_populations group by year order by 1")
+        ).all()
+        assert [y for y, _ in years] == [2024, 2025, 2026]
+        assert 3000 / 0.95 < years[-1][1] < 3000 / 0.85
         visit = session.scalars(select(FollowUp).where(FollowUp.outcome == "done").limit(1)).one()
         assert isinstance(visit.id, uuid.UUID) and visit.visit_date.year >= 2023
         assert visit.created_at.tzinfo is not None and visit.medications

@@ -65,6 +65,18 @@ def _population() -> Population:
     p.visit("H10", htn, date(2026, 8, 1), sbp=120, dbp=80)
     p.resident("D1", date(1980, 2, 2), "F", s1, name="王芳")
     p.resident("D2", date(1980, 2, 2), "F", p.s2, name="王芳")
+    # A second system's copy of 张伟明 with the last character misspelt, same address: suspected.
+    p.resident("N1", date(1970, 3, 3), "M", s1, name="张伟明", address="文一路1号", phone="1")
+    p.resident("N2", date(1970, 3, 3), "M", p.s2, name="张伟民", address="文一路1号")
+    # One character dropped, same phone, different address: suspected.
+    p.resident("P1", date(1971, 4, 4), "F", s1, name="李秀英", address="甲", phone="139")
+    p.resident("P2", date(1971, 4, 4), "F", s1, name="李秀", address="乙", phone="139")
+    # Names one edit apart, same address, but born on another day: not suspected.
+    p.resident("B1", date(1972, 5, 5), "M", s1, name="陈刚", address="丙")
+    p.resident("B2", date(1972, 5, 6), "M", s1, name="陈钢", address="丙")
+    # Same birth date, sex and address but names two edits apart: not suspected.
+    p.resident("E1", date(1973, 6, 6), "F", s1, name="周丽", address="丁")
+    p.resident("E2", date(1973, 6, 6), "F", s1, name="吴芳", address="丁")
     return p
 
 
@@ -117,5 +129,6 @@ def test_data_quality_indicators(results: list[Result]) -> None:
     assert _pair(results, "dq_implausible_values") == (1, 7)  # H6: heart rate 300
     # SBP readings: 135 150 120 130 150 120(H10) → five end in 0.
     assert _pair(results, "dq_digit_preference") == (5, 6)
-    # Residents on record: H1–H9, D1, D2 = 11; D1 and D2 share name, sex and birth date.
-    assert _pair(results, "dq_suspected_duplicates") == (2, 11)
+    # Residents on record: H1–H9, D1, D2, N1, N2, P1, P2, B1, B2, E1, E2 = 19. D1 and D2 share
+    # name, sex and birth date; N1/N2 (same address) and P1/P2 (same phone) are one edit apart.
+    assert _pair(results, "dq_suspected_duplicates") == (6, 19)

@@ -53,3 +53,38 @@ def test_spark_local_mode_gives_the_duckdb_numbers(spark: Any, tmp_path: Path) -
     assert len(on_duckdb) > 50
     assert {r.indicator for r in on_spark} == set(SAMPLE)
     assert {key(r): r for r in on_spark} == {key(r): r for r in on_duckdb}
+
+
+def test_spark_finds_the_same_suspected_duplicates(spark: Any, tmp_path: Path) -> None:
+    # Near-duplicate names are compared by characters on both engines (DuckDB's own
+    # levenshtein counts UTF-8 bytes): see test_hearts_and_quality for the expected pairs.
+    from tests.unit.analytics.test_hearts_and_quality import _population
+
+    directory = _population().write(tmp_path / "wh")
+    period = parse_period("2026Q3")
+    codes = ["dq_suspected_duplicates"]
+    on_spark = compute(open_spark(directory, spark), period, codes=codes)
+    on_duckdb = compute(open_duckdb(directory), period, codes=codes)
+
+    def key(r: Any) -> tuple[str, ...]:
+        return (r.indicator, r.unit_kind, r.unit_id, r.sex, r.age_band)
+
+    total = [r for r in on_duckdb if (r.unit_id, r.sex, r.age_band) == ("330108", "*", "*")]
+    assert [(r.numerator, r.denominator) for r in total] == [(6, 19)]
+    assert {key(r): r for r in on_spark} == {key(r): r for r in on_duckdb}
+
+
+def test_spark_gives_the_same_census_rates(spark: Any, tmp_path: Path) -> None:
+    from tests.unit.analytics.test_census_indicators import CODES
+    from tests.unit.analytics.test_census_indicators import _population as census_population
+
+    directory = census_population().write(tmp_path / "wh")
+    period = parse_period("2026Q3")
+    on_spark = compute(open_spark(directory, spark), period, codes=CODES)
+    on_duckdb = compute(open_duckdb(directory), period, codes=CODES)
+
+    def key(r: Any) -> tuple[str, ...]:
+        return (r.indicator, r.unit_kind, r.unit_id, r.sex, r.age_band)
+
+    assert {r.denominator for r in on_duckdb if r.unit_id == "330108"} >= {3020, 663, 287}
+    assert {key(r): r for r in on_spark} == {key(r): r for r in on_duckdb}

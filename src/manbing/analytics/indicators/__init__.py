@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from manbing.analytics.indicators import chronic, hearts, population, quality
+from manbing.analytics.indicators import census, chronic, hearts, population, quality
 from manbing.analytics.indicators.base import Indicator, Params
 from manbing.domain.indicators import Kind
 
@@ -11,6 +11,7 @@ ALL: tuple[Indicator, ...] = (
     *population.INDICATORS,
     *hearts.INDICATORS,
     *quality.INDICATORS,
+    *census.INDICATORS,
 )
 BY_CODE: dict[str, Indicator] = {i.code: i for i in ALL}
 

@@ -8,7 +8,10 @@ the records unique?
   not above DBP) — rows imported around the service layer's checks.
 - Digit preference: office SBP readings ending in 0 (about 10 % expected without preference;
   WHO STEPS and Simple's data-quality checks watch this share).
-- Suspected duplicates: residents on record sharing name, sex and birth date with another.
+- Suspected duplicates: residents on record sharing sex and birth date with another record and
+  either the same name, or a name one edit away (a typing or homophone error in another source
+  system) with the same address or phone. Near-duplicates are only compared inside the small
+  blocks of the same sex, birth date and address (or phone), never across the whole register.
 """
 
 from __future__ import annotations
@@ -92,16 +95,52 @@ def _digit_preference(wh: Warehouse, period: Period, params: Params) -> ir.Table
     return frame(f, (f.sbp % DIGIT_BASE) == 0)
 
 
+# A misspelt name: one character changed, dropped or added at one of the first NAME_POSITIONS
+# characters (Chinese names have 2–4; longer names are compared exactly beyond that).
+NAME_POSITIONS = 8
+
+
+def one_edit_apart(a: ir.StringValue, b: ir.StringValue) -> ir.BooleanValue:
+    """Whether ``b`` is ``a`` with one character changed, dropped or added (in characters: the
+    engines' own ``levenshtein`` differ, DuckDB counting UTF-8 bytes and Spark characters)."""
+    la, lb = a.length(), b.length()
+    found: ir.BooleanValue = ibis.literal(False)
+    for i in range(NAME_POSITIONS):
+        head = a.substr(0, i) == b.substr(0, i)
+        changed = (la == lb) & (la > i) & head & (a.substr(i + 1) == b.substr(i + 1))
+        dropped = (la == lb + 1) & (la > i) & head & (a.substr(i + 1) == b.substr(i))
+        added = (lb == la + 1) & (lb > i) & head & (a.substr(i) == b.substr(i + 1))
+        found = found | changed | dropped | added
+    return found.fill_null(False)
+
+
+def _near_twins(r: ir.Table, contact: str) -> ir.Table:
+    """Ids of residents with another record of the same sex, birth date and ``contact`` value
+    whose name is the same or one edit away."""
+    a = r.filter(r[contact].notnull()).select(
+        a_id=r.id, a_sex=r.sex, a_birth=r.birth_date, a_key=r[contact], a_name=r.name
+    )
+    b = a.rename(b_id="a_id", b_sex="a_sex", b_birth="a_birth", b_key="a_key", b_name="a_name")
+    j = a.join(
+        b,
+        [a.a_sex == b.b_sex, a.a_birth == b.b_birth, a.a_key == b.b_key, a.a_id != b.b_id],
+    )
+    j = j.filter((j.a_name == j.b_name) | one_edit_apart(j.a_name, j.b_name))
+    return j.select(dup_id=j.a_id)
+
+
 def _duplicates(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     r = residents(wh, period)
-    r = r.mutate(
-        twins=r.id.count().over(group_by=[r.name, r.sex, r.birth_date]),
-        resident_id=r.id,
-        org_id=r.managing_org_id,
+    near = _near_twins(r, "address").union(_near_twins(r, "phone")).distinct()
+    r = r.mutate(twins=r.id.count().over(group_by=[r.name, r.sex, r.birth_date]))
+    j = r.left_join(near, r.id == near.dup_id)
+    j = j.mutate(
+        resident_id=j.id,
+        org_id=j.managing_org_id,
         team_id=ibis.null("string"),
-        age=age_at(r.birth_date, d(period.end)),
+        age=age_at(j.birth_date, d(period.end)),
     )
-    return frame(r, r.twins > 1)
+    return frame(j, (j.twins > 1) | j.dup_id.notnull())
 
 
 INDICATORS: tuple[Indicator, ...] = (

@@ -1,6 +1,7 @@
 """Every mapped table; import this package to register them all on ``Base.metadata``."""
 
 from manbing.db.models.assessments import HealthCheck, RiskAssessment, ScreeningResult
+from manbing.db.models.census import CensusPopulation
 from manbing.db.models.conditions import Condition, FhirClient
 from manbing.db.models.dtx import DoseConfirmation, DtxEnrolment, DtxLesson, DtxPackage
 from manbing.db.models.followups import FollowUp, FollowUpMedication
@@ -20,6 +21,7 @@ from manbing.db.models.workflow import AuditEvent, Referral, ReferralEvent, Work
 
 __all__ = [
     "AuditEvent",
+    "CensusPopulation",
     "Condition",
     "Contract",
     "Device",

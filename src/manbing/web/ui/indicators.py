@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,7 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from manbing.domain.indicators import CATALOGUE, Kind
 from manbing.domain.organisations import Permission
 from manbing.services import reports
+from manbing.services.actor import Actor
+from manbing.web.container import Container
 from manbing.web.deps import ContainerDep, OptionalActorDep
+from manbing.web.ui.indicator_report import report_html
+from manbing.web.ui.pdf import PdfUnavailable, html_to_pdf
 from manbing.web.ui.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -131,6 +136,67 @@ def export_xlsx(
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def _report(
+    request: Request,
+    actor: Actor,
+    container: Container,
+    kind: str | None,
+    unit: str | None,
+    period: str | None,
+    pdf: bool,
+) -> Response:
+    now = container.clock.now()
+    found = reports.report(container.uow(), actor, kind, unit, period, now)
+    locale = locale_of(request)
+    zone = container.settings.timezone
+    q = urlencode(
+        {"kind": found.board.unit.kind, "unit": found.board.unit.id, "period": found.board.period}
+    )
+    pdf_url = "" if pdf else f"/indicators/report.pdf?{q}"
+    html = report_html(found, locale=locale, zone=zone, generated_at=now, pdf_url=pdf_url)
+    if not pdf:
+        return HTMLResponse(html)
+    try:
+        content = html_to_pdf(html)
+    except PdfUnavailable as exc:
+        return HTMLResponse(f"PDF 暂不可用：{exc}", status_code=503)
+    filename = f"indicators-{found.board.unit.kind}-{found.board.period}.pdf"
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/indicators/report", response_class=HTMLResponse)
+def report_page(
+    request: Request,
+    actor: OptionalActorDep,
+    container: ContainerDep,
+    kind: Unit = None,
+    unit: UnitId = None,
+    period: PeriodQ = None,
+) -> Response:
+    """The printable report (A4 HTML); the same page the PDF is printed from."""
+    if actor is None:
+        return RedirectResponse("/login", status_code=303)
+    return _report(request, actor, container, kind, unit, period, pdf=False)
+
+
+@router.get("/indicators/report.pdf")
+def report_pdf(
+    request: Request,
+    actor: OptionalActorDep,
+    container: ContainerDep,
+    kind: Unit = None,
+    unit: UnitId = None,
+    period: PeriodQ = None,
+) -> Response:
+    if actor is None:
+        return RedirectResponse("/login", status_code=303)
+    return _report(request, actor, container, kind, unit, period, pdf=True)
 
 
 @router.get("/indicators/list", response_class=HTMLResponse)
