@@ -255,12 +255,50 @@ def latencies(url: str, samples: int) -> dict[str, float]:
     return figures
 
 
-def load(url: str, seconds: float, clients: int) -> None:
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(url: str, server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the app server (uvicorn and its workers), of the PostgreSQL backends
+    serving the bench database, and of this process (the load generator)."""
+    app_pids = [server_pid] + [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _parent(int(p.name)) == server_pid
+    ]
+    engine = create_engine(make_url(url))
+    with engine.connect() as conn:
+        backends = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                 " AND pid <> pg_backend_pid()")
+        ).scalars().all()  # fmt: skip
+    engine.dispose()
+    return {
+        "app": sum(_proc_cpu(p) for p in app_pids),
+        "postgres": sum(_proc_cpu(p) for p in backends),
+        "client": time.process_time(),
+    }
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def load(url: str, seconds: float, clients: int, workers: int) -> None:
     port = 18765
     env = {**os.environ, "MANBING_DATABASE_URL": url, "MANBING_SECRET_KEY": SECRET}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "manbing.web.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--log-level", "warning"],
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
         env=env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -283,7 +321,9 @@ def load(url: str, seconds: float, clients: int) -> None:
         engine.dispose()
         statuses: Counter[int] = Counter()
         lock = threading.Lock()
-        stop = time.monotonic() + seconds
+        signed_in = threading.Barrier(clients + 1)
+        go = threading.Event()
+        window: dict[str, float] = {}
 
         def worker() -> None:
             with httpx.Client(base_url=base, timeout=10) as h:
@@ -291,7 +331,9 @@ def load(url: str, seconds: float, clients: int) -> None:
                     "/api/v1/session", json={"username": "bench-doctor", "password": PASSWORD}
                 ).json()["csrf_token"]
                 html = {"accept": "text/html"}
-                while time.monotonic() < stop:
+                signed_in.wait()  # sign-ins (argon2) stay out of the measured window
+                go.wait()
+                while time.monotonic() < window["stop"]:
                     roll = random.random()
                     rid = random.choice(ids)
                     if roll < 0.2:
@@ -310,16 +352,26 @@ def load(url: str, seconds: float, clients: int) -> None:
                         statuses[r.status_code] += 1
 
         threads = [threading.Thread(target=worker) for _ in range(clients)]
-        started = time.monotonic()
         for t in threads:
             t.start()
+        signed_in.wait()
+        before = _cpu(url, server.pid)
+        started = time.monotonic()
+        window["stop"] = started + seconds
+        go.set()
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
+        after = _cpu(url, server.pid)
         total = sum(statuses.values())
         errors = sum(v for k, v in statuses.items() if k >= 400)
         print(f"load: {total} requests in {elapsed:.1f} s = {total / elapsed:.0f} req/s, "
-              f"{clients} clients, errors {errors}, statuses {dict(statuses)}")  # fmt: skip
+              f"{clients} clients, {workers} workers, errors {errors}, "
+              f"statuses {dict(statuses)}")  # fmt: skip
+        per = {k: (after[k] - before[k]) * 1000 / max(total, 1) for k in before}
+        print(f"load: CPU ms per request: app {per['app']:.1f}, PostgreSQL {per['postgres']:.1f}, "
+              f"load generator {per['client']:.1f}; sum {sum(per.values()):.1f} "
+              f"(2 cores hold at most {2000 / max(sum(per.values()), 0.1):.0f} req/s)")  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -334,6 +386,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--load-seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument(
         "--reuse",
         action="store_true",
@@ -352,7 +405,7 @@ def main() -> None:
         build_city(args.url, args.patients, args.per_station)
     latencies(args.url, args.samples)
     if args.load_seconds > 0:
-        load(args.url, args.load_seconds, args.clients)
+        load(args.url, args.load_seconds, args.clients, args.workers)
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, {Path.cwd()}")
 
 
