@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from manbing.db.models import (
@@ -198,51 +198,53 @@ def _follow_ups(
         .group_by(Enrolment.resident_id)
         .subquery()
     )
-    ranked = (
-        select(
-            FollowUp.resident_id,
-            FollowUp.visit_date,
-            FollowUp.next_visit_date,
-            FollowUp.classification,
-            FollowUp.sbp,
-            FollowUp.dbp,
-            FollowUp.fasting_glucose,
-            func.row_number()
-            .over(
-                partition_by=FollowUp.resident_id,
-                order_by=(FollowUp.visit_date.desc(), FollowUp.created_at.desc()),
-            )
-            .label("rn"),
-        )
-        .where(FollowUp.resident_id.in_(select(managed.c.resident_id)))
-        .subquery()
+    # each managed patient's latest visit, found through the (resident_id, visit_date) index one
+    # patient at a time, instead of ranking every follow-up of the subtree
+    latest_visit = (
+        select(FollowUp.id)
+        .where(FollowUp.resident_id == managed.c.resident_id)
+        .order_by(FollowUp.visit_date.desc(), FollowUp.created_at.desc())
+        .limit(1)
+        .correlate(managed)
+        .scalar_subquery()
     )
-    due_date = func.coalesce(ranked.c.next_visit_date, ranked.c.visit_date, managed.c.enrolled_on)
+    patients = select(
+        managed.c.resident_id, managed.c.enrolled_on, latest_visit.label("follow_up_id")
+    ).subquery()
+    last = FollowUp
+    due_date = func.coalesce(last.next_visit_date, last.visit_date, patients.c.enrolled_on)
+    # the active programmes of each listed patient, read with the row: a separate query with
+    # hundreds of bound ids cost more than the main query (drivers do not cache such statements)
+    programmes = (
+        select(func.aggregate_strings(cast(Enrolment.programme, String), ","))
+        .where(Enrolment.resident_id == Resident.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+        .scalar_subquery()
+    )
     rows = session.execute(
         select(
             Resident.id,
             Resident.name,
             Resident.birth_date,
-            managed.c.enrolled_on,
-            ranked.c.visit_date,
-            ranked.c.next_visit_date,
-            ranked.c.classification,
-            ranked.c.sbp,
-            ranked.c.dbp,
-            ranked.c.fasting_glucose,
+            programmes.label("programmes"),
+            patients.c.enrolled_on,
+            last.visit_date,
+            last.next_visit_date,
+            last.classification,
+            last.sbp,
+            last.dbp,
+            last.fasting_glucose,
         )
-        .join(managed, managed.c.resident_id == Resident.id)
-        .outerjoin(ranked, and_(ranked.c.resident_id == Resident.id, ranked.c.rn == 1))
+        .join(patients, patients.c.resident_id == Resident.id)
+        .outerjoin(last, last.id == patients.c.follow_up_id)
         .where(
             (due_date <= work.week_end)
-            | ranked.c.classification.in_(
+            | last.classification.in_(
                 [c.value for c in FollowupClass if c is not FollowupClass.SATISFIED]
             )
         )
         .order_by(due_date)
         .limit(4 * SECTION_LIMIT)
     ).all()
-    programmes = _programmes(session, [r.id for r in rows])
     for r in rows:
         due = r.next_visit_date or r.visit_date or r.enrolled_on
         overdue = (today - due).days
@@ -250,7 +252,7 @@ def _follow_ups(
             resident_id=r.id,
             name=_name(r.name, unmasked),
             age=age_on(r.birth_date, today),
-            programmes=programmes.get(r.id, []),
+            programmes=_programme_list(r.programmes),
             last_visit=r.visit_date,
             classification=r.classification,
             classification_label=FollowupClass(r.classification).label_zh
@@ -270,17 +272,10 @@ def _follow_ups(
             work.uncontrolled.append(item)
 
 
-def _programmes(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    found: dict[uuid.UUID, list[str]] = {}
-    if not ids:
-        return found
-    for rid, programme in session.execute(
-        select(Enrolment.resident_id, Enrolment.programme).where(
-            Enrolment.resident_id.in_(ids), Enrolment.status == EnrolmentStatus.ACTIVE
-        )
-    ):
-        found.setdefault(rid, []).append(programme.value)
-    return found
+def _programme_list(joined: str | None) -> list[str]:
+    """The aggregated programme values in the order the platform declares its programmes."""
+    found = set(joined.split(",")) if joined else set()
+    return [p.value for p in Programme if p.value in found]
 
 
 def _tasks(
