@@ -11,8 +11,9 @@ The city is generated in SQL (generate_series): stations of ``--per-station`` ch
 each enrolled in hypertension (every 4th also in diabetes) with three past follow-ups and their
 clinic BP readings, and two home readings for every 10th patient. The doctor works at one
 station. Latencies are measured in-process through the ASGI app (rendering included); the load
-phase serves the app with uvicorn (2 workers) on loopback and drives a bounded mix of doctor
-traffic from client threads. The baseline of each run is ``GET /login`` by an anonymous visitor
+phase serves the app with uvicorn (``--workers``, default 2) on loopback and drives a bounded
+mix of doctor traffic from client threads, and reports the CPU each request cost the app,
+PostgreSQL and the load generator. The baseline of each run is ``GET /login`` by an anonymous visitor
 (no database work; a signed-in ``GET /login`` is a redirect to the worklist).
 """
 

@@ -39,6 +39,11 @@ from manbing.services.clock import Clock
 from manbing.services.unit_of_work import UnitOfWork
 
 MANAGED = (Programme.HYPERTENSION, Programme.T2DM)
+SHOWN_TASKS = (
+    TaskKind.URGENT_ALERT,
+    TaskKind.POST_REFERRAL_FOLLOW_UP,
+    TaskKind.SCREENING_CONFIRMATION,
+)
 SECTION_LIMIT = 200
 
 
@@ -155,9 +160,10 @@ def build(
         )
         work.due.sort(key=key)
         work.uncontrolled.sort(key=lambda d: (-d.risk, -d.days_overdue))
-        work.alerts = _tasks(session, in_scope, TaskKind.URGENT_ALERT, unmasked)
-        work.post_referral = _tasks(session, in_scope, TaskKind.POST_REFERRAL_FOLLOW_UP, unmasked)
-        work.screening = _tasks(session, in_scope, TaskKind.SCREENING_CONFIRMATION, unmasked)
+        tasks = _tasks(session, in_scope, SHOWN_TASKS, unmasked)
+        work.alerts = tasks[TaskKind.URGENT_ALERT]
+        work.post_referral = tasks[TaskKind.POST_REFERRAL_FOLLOW_UP]
+        work.screening = tasks[TaskKind.SCREENING_CONFIRMATION]
         work.referrals_sent = _referrals(
             session, actor, in_scope, (ReferralStatus.REQUESTED, ReferralStatus.ACCEPTED), unmasked
         )
@@ -279,32 +285,53 @@ def _programme_list(joined: str | None) -> list[str]:
 
 
 def _tasks(
-    session: Session, in_scope: Select[uuid.UUID], kind: TaskKind, unmasked: bool
-) -> list[TaskItem]:
-    rows = session.execute(
-        select(WorklistTask, Resident.name)
-        .join(Resident, Resident.id == WorklistTask.resident_id)
+    session: Session, in_scope: Select[uuid.UUID], kinds: tuple[TaskKind, ...], unmasked: bool
+) -> dict[TaskKind, list[TaskItem]]:
+    """Open tasks of each kind, most urgent first, at most SECTION_LIMIT per kind, in one query."""
+    ranked = (
+        select(
+            WorklistTask.id,
+            WorklistTask.resident_id,
+            WorklistTask.kind,
+            WorklistTask.title,
+            WorklistTask.due_date,
+            WorklistTask.priority,
+            func.row_number()
+            .over(
+                partition_by=WorklistTask.kind,
+                order_by=(WorklistTask.priority.desc(), WorklistTask.due_date, WorklistTask.id),
+            )
+            .label("rank"),
+        )
         .where(
-            WorklistTask.kind == kind,
+            WorklistTask.kind.in_(kinds),
             WorklistTask.status == TaskStatus.OPEN,
             WorklistTask.resident_id.in_(in_scope),
         )
-        .order_by(WorklistTask.priority.desc(), WorklistTask.due_date)
-        .limit(SECTION_LIMIT)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked, Resident.name)
+        .join(Resident, Resident.id == ranked.c.resident_id)
+        .where(ranked.c.rank <= SECTION_LIMIT)
+        .order_by(ranked.c.kind, ranked.c.rank)
     ).all()
-    return [
-        TaskItem(
-            id=t.id,
-            resident_id=t.resident_id,
-            name=_name(name, unmasked),
-            kind=t.kind,
-            kind_label=t.kind.label_zh,
-            title=t.title if unmasked else t.kind.label_zh,
-            due_date=t.due_date,
-            priority=t.priority,
+    found: dict[TaskKind, list[TaskItem]] = {kind: [] for kind in kinds}
+    for r in rows:
+        kind = TaskKind(r.kind)
+        found[kind].append(
+            TaskItem(
+                id=r.id,
+                resident_id=r.resident_id,
+                name=_name(r.name, unmasked),
+                kind=kind,
+                kind_label=kind.label_zh,
+                title=r.title if unmasked else kind.label_zh,
+                due_date=r.due_date,
+                priority=r.priority,
+            )
         )
-        for t, name in rows
-    ]
+    return found
 
 
 def _referrals(
