@@ -95,6 +95,8 @@ def _names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
 
 
 def _views(session: Session, actor: Actor, rows: list[Referral]) -> list[ReferralView]:
+    if not rows:
+        return []
     orgs = _names(session, {r.from_org_id for r in rows} | {r.to_org_id for r in rows})
     people = {
         r.id: r.name
