@@ -1,16 +1,20 @@
 """The family doctor's day on PostgreSQL: worklist, record page, saving a follow-up, mixed load.
 
-Usage (PostgreSQL at 127.0.0.1:5432, database dropped and rebuilt)::
+Usage (PostgreSQL at 127.0.0.1:5432, database dropped and rebuilt unless ``--reuse`` finds a
+city of the requested size in it)::
 
     .venv/bin/python bench/clinic_day.py --patients 2000000 --per-station 2000
+    .venv/bin/python bench/clinic_day.py --patients 2000000 --per-station 2000 --reuse
     .venv/bin/python bench/clinic_day.py --patients 100000 --per-station 2000 --load-seconds 20
 
 The city is generated in SQL (generate_series): stations of ``--per-station`` chronic patients,
 each enrolled in hypertension (every 4th also in diabetes) with three past follow-ups and their
 clinic BP readings, and two home readings for every 10th patient. The doctor works at one
 station. Latencies are measured in-process through the ASGI app (rendering included); the load
-phase serves the app with uvicorn (2 workers) on loopback and drives a bounded mix of doctor
-traffic from client threads. The baseline of each run is ``GET /login`` (no database work).
+phase serves the app with uvicorn (``--workers``, default 2) on loopback and drives a bounded
+mix of doctor traffic from client threads, and reports the CPU each request cost the app,
+PostgreSQL and the load generator. The baseline of each run is ``GET /login`` by an anonymous visitor
+(no database work; a signed-in ``GET /login`` is a redirect to the worklist).
 """
 
 from __future__ import annotations
@@ -54,6 +58,38 @@ def _recreate(url: str) -> None:
         conn.execute(text(f'CREATE DATABASE "{target.database}"'))
     admin.dispose()
     migrate.upgrade(url)
+
+
+def existing_city(url: str) -> tuple[int, int] | None:
+    """(patients, stations) of a city already in the database, None when there is none."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        found = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        ).first()
+    admin.dispose()
+    if found is None:
+        return None
+    engine = create_engine(target)
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT to_regclass('residents')")).scalar() is None:
+                return None
+            doctor = conn.execute(
+                text("SELECT 1 FROM users WHERE username = 'bench-doctor'")
+            ).first()
+            if doctor is None:
+                return None
+            patients = conn.execute(
+                text("SELECT count(*) FROM residents WHERE record_number LIKE 'B%'")
+            ).scalar_one()
+            stations = conn.execute(
+                text("SELECT count(*) FROM organizations WHERE type = 'station'")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(patients), int(stations)
 
 
 def build_city(url: str, patients: int, per_station: int) -> None:
@@ -159,13 +195,16 @@ def _p95(samples: list[float]) -> float:
     )
 
 
-def _timed(call: object, n: int) -> list[float]:
+def _timed(call: object, n: int, expected: int = 200) -> list[float]:
+    """Time ``n`` calls; each must answer ``expected`` itself (clients never follow redirects:
+    a signed-in ``GET /login`` answers 303 to the worklist, and following it once made the
+    "baseline" time the worklist)."""
     out = []
     for _ in range(n):
         t = time.perf_counter()
         response = call()  # type: ignore[operator]
         out.append(time.perf_counter() - t)
-        assert response.status_code < 400, (response.status_code, response.text[:300])
+        assert response.status_code == expected, (response.status_code, response.text[:300])
     return out
 
 
@@ -178,14 +217,17 @@ def latencies(url: str, samples: int) -> dict[str, float]:
         )]  # fmt: skip
     engine.dispose()
     app = create_app(Settings(database_url=url, secret_key=SECRET))
-    with TestClient(app) as c:
+    # the baseline is the sign-in page as an anonymous visitor sees it: no session, no table
+    anonymous = TestClient(app, follow_redirects=False)
+    with TestClient(app, follow_redirects=False) as c:
         token = c.post(
             "/api/v1/session", json={"username": "bench-doctor", "password": PASSWORD}
         ).json()["csrf_token"]
         html = {"accept": "text/html"}
         for _ in range(5):  # warm up
-            c.get("/login"), c.get("/", headers=html), c.get(f"/residents/{ids[0]}", headers=html)
-        baseline = _timed(lambda: c.get("/login"), samples)
+            anonymous.get("/login"), c.get("/", headers=html)
+            c.get(f"/residents/{ids[0]}", headers=html)
+        baseline = _timed(lambda: anonymous.get("/login"), samples)
         worklist = _timed(lambda: c.get("/", headers=html), samples)
         record = _timed(lambda: c.get(f"/residents/{random.choice(ids)}", headers=html), samples)
         pool = iter(ids[samples:])
@@ -198,6 +240,7 @@ def latencies(url: str, samples: int) -> dict[str, float]:
                 headers={"X-CSRF-Token": token},
             ),
             samples,
+            expected=201,
         )  # fmt: skip
     figures = {
         "baseline GET /login p95 ms": _p95(baseline),
@@ -213,12 +256,50 @@ def latencies(url: str, samples: int) -> dict[str, float]:
     return figures
 
 
-def load(url: str, seconds: float, clients: int) -> None:
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(url: str, server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the app server (uvicorn and its workers), of the PostgreSQL backends
+    serving the bench database, and of this process (the load generator)."""
+    app_pids = [server_pid] + [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _parent(int(p.name)) == server_pid
+    ]
+    engine = create_engine(make_url(url))
+    with engine.connect() as conn:
+        backends = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                 " AND pid <> pg_backend_pid()")
+        ).scalars().all()  # fmt: skip
+    engine.dispose()
+    return {
+        "app": sum(_proc_cpu(p) for p in app_pids),
+        "postgres": sum(_proc_cpu(p) for p in backends),
+        "client": time.process_time(),
+    }
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def load(url: str, seconds: float, clients: int, workers: int) -> None:
     port = 18765
     env = {**os.environ, "MANBING_DATABASE_URL": url, "MANBING_SECRET_KEY": SECRET}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "manbing.web.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--log-level", "warning"],
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
         env=env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -241,7 +322,9 @@ def load(url: str, seconds: float, clients: int) -> None:
         engine.dispose()
         statuses: Counter[int] = Counter()
         lock = threading.Lock()
-        stop = time.monotonic() + seconds
+        signed_in = threading.Barrier(clients + 1)
+        go = threading.Event()
+        window: dict[str, float] = {}
 
         def worker() -> None:
             with httpx.Client(base_url=base, timeout=10) as h:
@@ -249,7 +332,9 @@ def load(url: str, seconds: float, clients: int) -> None:
                     "/api/v1/session", json={"username": "bench-doctor", "password": PASSWORD}
                 ).json()["csrf_token"]
                 html = {"accept": "text/html"}
-                while time.monotonic() < stop:
+                signed_in.wait()  # sign-ins (argon2) stay out of the measured window
+                go.wait()
+                while time.monotonic() < window["stop"]:
                     roll = random.random()
                     rid = random.choice(ids)
                     if roll < 0.2:
@@ -268,16 +353,26 @@ def load(url: str, seconds: float, clients: int) -> None:
                         statuses[r.status_code] += 1
 
         threads = [threading.Thread(target=worker) for _ in range(clients)]
-        started = time.monotonic()
         for t in threads:
             t.start()
+        signed_in.wait()
+        before = _cpu(url, server.pid)
+        started = time.monotonic()
+        window["stop"] = started + seconds
+        go.set()
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
+        after = _cpu(url, server.pid)
         total = sum(statuses.values())
         errors = sum(v for k, v in statuses.items() if k >= 400)
         print(f"load: {total} requests in {elapsed:.1f} s = {total / elapsed:.0f} req/s, "
-              f"{clients} clients, errors {errors}, statuses {dict(statuses)}")  # fmt: skip
+              f"{clients} clients, {workers} workers, errors {errors}, "
+              f"statuses {dict(statuses)}")  # fmt: skip
+        per = {k: (after[k] - before[k]) * 1000 / max(total, 1) for k in before}
+        print(f"load: CPU ms per request: app {per['app']:.1f}, PostgreSQL {per['postgres']:.1f}, "
+              f"load generator {per['client']:.1f}; sum {sum(per.values()):.1f} "
+              f"(2 cores hold at most {2000 / max(sum(per.values()), 0.1):.0f} req/s)")  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -292,14 +387,26 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--load-seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--reuse", action="store_true", help="keep the database built last time")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database when it already holds a city of this size (else rebuild it)",
+    )
     args = parser.parse_args()
-    if not args.reuse:
+    wanted = (args.patients, max(1, args.patients // args.per_station))
+    found = existing_city(args.url) if args.reuse else None
+    if found == wanted:
+        migrate.upgrade(args.url)  # a kept city still gets new revisions (indexes)
+        print(f"city: reusing {found[0]} patients in {found[1]} stations")
+    else:
+        if args.reuse:
+            print(f"city: --reuse found {found}, wanted {wanted}: rebuilding")
         _recreate(args.url)
         build_city(args.url, args.patients, args.per_station)
     latencies(args.url, args.samples)
     if args.load_seconds > 0:
-        load(args.url, args.load_seconds, args.clients)
+        load(args.url, args.load_seconds, args.clients, args.workers)
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, {Path.cwd()}")
 
 

@@ -60,15 +60,24 @@ def authenticate(uow: UnitOfWork, username: str, password: str, clock: Clock) ->
 
 
 def load_actor(uow: UnitOfWork, user_id: uuid.UUID) -> Actor | None:
+    """The signed-in user of a request: one query for the user and their organisation."""
     with uow:
-        user = uow.session.get(User, user_id)
-        if user is None or not user.active:
+        found = uow.session.execute(
+            select(User, Organization)
+            .outerjoin(Organization, Organization.id == User.organization_id)
+            .where(User.id == user_id)
+        ).one_or_none()
+        if found is None or not found[0].active:
             return None
-        return actor_for(uow.session, user)
+        return _actor(found[0], found[1])
 
 
 def actor_for(session: Session, user: User) -> Actor:
     org = session.get(Organization, user.organization_id) if user.organization_id else None
+    return _actor(user, org)
+
+
+def _actor(user: User, org: Organization | None) -> Actor:
     return Actor(
         user_id=user.id,
         username=user.username,

@@ -67,20 +67,23 @@ def ensure_standard_packages(session: Session) -> None:
 
 def options(uow: UnitOfWork, actor: Actor) -> tuple[list[Option], list[Option]]:
     """The teams of the actor's organisation subtree and the active service packages."""
-    access.require(actor, Permission.WRITE_CLINICAL)
     with uow:
-        teams = uow.session.scalars(
-            select(Team)
-            .join(Organization, Organization.id == Team.organization_id)
-            .where(access.org_filter(actor), Team.active.is_(True))
-            .order_by(Team.name)
-        ).all()
-        packages = uow.session.scalars(
-            select(ServicePackage)
-            .where(ServicePackage.active.is_(True))
-            .order_by(ServicePackage.code)
-        ).all()
-        return [Option(t.id, t.name) for t in teams], [Option(p.id, p.name) for p in packages]
+        return options_in(uow.session, actor)
+
+
+def options_in(session: Session, actor: Actor) -> tuple[list[Option], list[Option]]:
+    """``options`` in the caller's transaction."""
+    access.require(actor, Permission.WRITE_CLINICAL)
+    teams = session.scalars(
+        select(Team)
+        .join(Organization, Organization.id == Team.organization_id)
+        .where(access.org_filter(actor), Team.active.is_(True))
+        .order_by(Team.name)
+    ).all()
+    packages = session.scalars(
+        select(ServicePackage).where(ServicePackage.active.is_(True)).order_by(ServicePackage.code)
+    ).all()
+    return [Option(t.id, t.name) for t in teams], [Option(p.id, p.name) for p in packages]
 
 
 def _view(session: Session, c: Contract) -> ContractView:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from manbing.db.models import HealthCheck
 from manbing.domain.audit import AuditAction
@@ -134,10 +135,15 @@ def for_resident(uow: UnitOfWork, actor: Actor, resident_id: uuid.UUID) -> list[
     access.require(actor, Permission.READ_RESIDENTS)
     with uow:
         access.get_resident(uow.session, actor, resident_id)
-        rows = uow.session.scalars(
-            select(HealthCheck)
-            .where(HealthCheck.resident_id == resident_id)
-            .order_by(HealthCheck.check_date.desc())
-            .limit(10)
-        ).all()
-        return [_view(c) for c in rows]
+        return of_resident(uow.session, resident_id)
+
+
+def of_resident(session: Session, resident_id: uuid.UUID) -> list[HealthCheckView]:
+    """In the caller's transaction, once the caller has checked the actor reaches the resident."""
+    rows = session.scalars(
+        select(HealthCheck)
+        .where(HealthCheck.resident_id == resident_id)
+        .order_by(HealthCheck.check_date.desc())
+        .limit(10)
+    ).all()
+    return [_view(c) for c in rows]

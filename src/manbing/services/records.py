@@ -81,7 +81,8 @@ class VisitRow:
     id: uuid.UUID
     visit_date: date
     form: str
-    mode: str | None
+    mode: str | None  # the Chinese label (API); pages translate ``mode_code``
+    mode_code: str | None
     sbp: int | None
     dbp: int | None
     fasting_glucose: float | None
@@ -147,100 +148,105 @@ class ResidentChart:
 def chart(uow: UnitOfWork, actor: Actor, resident_id: uuid.UUID, clock: Clock) -> ResidentChart:
     """Everything on the record page, read in one transaction and audited as one read."""
     access.require(actor, Permission.READ_RESIDENTS)
-    today = clock.today()
     with uow:
-        session = uow.session
-        resident = access.get_resident(session, actor, resident_id)
-        enrolments = session.scalars(
-            select(Enrolment).where(Enrolment.resident_id == resident.id)
-        ).all()
-        active = [e.programme.value for e in enrolments if e.status is EnrolmentStatus.ACTIVE]
-        org = session.get(Organization, resident.managing_org_id)
-        result = ResidentChart(
-            resident=residents.view(resident, actor, today, active),
-            managing_org=org.name if org else "",
-            enrolments=[
-                EnrolmentRow(e.programme.value, e.programme.label_zh, e.status.value, e.enrolled_on)
-                for e in enrolments
-            ],
-        )
-        result.contracts = _contracts(session, resident.id)
-        visits = session.scalars(
-            select(FollowUp)
-            .options(selectinload(FollowUp.medications))
-            .where(FollowUp.resident_id == resident.id)
-            .order_by(FollowUp.visit_date.desc(), FollowUp.created_at.desc())
-            .limit(40)
-        ).all()
-        result.visits = [
-            VisitRow(
-                id=v.id,
-                visit_date=v.visit_date,
-                form=v.form.value,
-                mode=v.mode.label_zh if v.mode else None,
-                sbp=v.sbp,
-                dbp=v.dbp,
-                fasting_glucose=v.fasting_glucose,
-                classification=v.classification,
-                classification_label=FollowupClass(v.classification).label_zh
-                if v.classification
-                else None,
-                next_visit_date=v.next_visit_date,
-                referral_reason=v.referral_reason,
-                medications=[
-                    _med(m.name, m.dose, m.dose_unit, m.times_per_day) for m in v.medications
-                ],
-            )
-            for v in visits
-        ]
-        result.readings = [
-            Reading(o.kind.value, o.effective_at, o.value, o.value2, o.value_code, o.source.value)
-            for o in session.scalars(
-                select(Observation)
-                .where(Observation.resident_id == resident.id, Observation.kind.in_(READINGS))
-                .order_by(Observation.effective_at.desc())
-                .limit(500)
-            )
-        ]
-        result.medications = [
-            _med(m.name, m.dose, m.dose_unit, m.times_per_day)
-            for m in session.scalars(
-                select(MedicationStatement).where(
-                    MedicationStatement.resident_id == resident.id,
-                    MedicationStatement.active.is_(True),
-                )
-            )
-        ]
-        result.risks = [
-            RiskRow(r.method, r.assessed_on, r.score, r.category, r.inputs)
-            for r in session.scalars(
-                select(RiskAssessment)
-                .where(RiskAssessment.resident_id == resident.id)
-                .order_by(RiskAssessment.assessed_on.desc())
-                .limit(20)
-            )
-        ]
-        result.tasks = [
-            TaskRow(t.kind.value, t.kind.label_zh, t.title, t.due_date)
-            for t in session.scalars(
-                select(WorklistTask)
-                .where(
-                    WorklistTask.resident_id == resident.id,
-                    WorklistTask.status == TaskStatus.OPEN,
-                )
-                .order_by(WorklistTask.due_date)
-            )
-        ]
-        audit.record(
-            session,
-            actor,
-            AuditAction.READ,
-            "resident_chart",
-            at=clock.now(),
-            entity_id=resident.id,
-            resident_id=resident.id,
-        )
+        result = chart_in(uow.session, actor, resident_id, clock)
         uow.commit()
+    return result
+
+
+def chart_in(session: Session, actor: Actor, resident_id: uuid.UUID, clock: Clock) -> ResidentChart:
+    """The chart inside the caller's transaction (access checked, the read audited)."""
+    access.require(actor, Permission.READ_RESIDENTS)
+    today = clock.today()
+    resident = access.get_resident(session, actor, resident_id)
+    enrolments = session.scalars(
+        select(Enrolment).where(Enrolment.resident_id == resident.id)
+    ).all()
+    active = [e.programme.value for e in enrolments if e.status is EnrolmentStatus.ACTIVE]
+    org = session.get(Organization, resident.managing_org_id)
+    result = ResidentChart(
+        resident=residents.view(resident, actor, today, active),
+        managing_org=org.name if org else "",
+        enrolments=[
+            EnrolmentRow(e.programme.value, e.programme.label_zh, e.status.value, e.enrolled_on)
+            for e in enrolments
+        ],
+    )
+    result.contracts = _contracts(session, resident.id)
+    visits = session.scalars(
+        select(FollowUp)
+        .options(selectinload(FollowUp.medications))
+        .where(FollowUp.resident_id == resident.id)
+        .order_by(FollowUp.visit_date.desc(), FollowUp.created_at.desc())
+        .limit(40)
+    ).all()
+    result.visits = [
+        VisitRow(
+            id=v.id,
+            visit_date=v.visit_date,
+            form=v.form.value,
+            mode=v.mode.label_zh if v.mode else None,
+            mode_code=v.mode.value if v.mode else None,
+            sbp=v.sbp,
+            dbp=v.dbp,
+            fasting_glucose=v.fasting_glucose,
+            classification=v.classification,
+            classification_label=FollowupClass(v.classification).label_zh
+            if v.classification
+            else None,
+            next_visit_date=v.next_visit_date,
+            referral_reason=v.referral_reason,
+            medications=[_med(m.name, m.dose, m.dose_unit, m.times_per_day) for m in v.medications],
+        )
+        for v in visits
+    ]
+    result.readings = [
+        Reading(o.kind.value, o.effective_at, o.value, o.value2, o.value_code, o.source.value)
+        for o in session.scalars(
+            select(Observation)
+            .where(Observation.resident_id == resident.id, Observation.kind.in_(READINGS))
+            .order_by(Observation.effective_at.desc())
+            .limit(500)
+        )
+    ]
+    result.medications = [
+        _med(m.name, m.dose, m.dose_unit, m.times_per_day)
+        for m in session.scalars(
+            select(MedicationStatement).where(
+                MedicationStatement.resident_id == resident.id,
+                MedicationStatement.active.is_(True),
+            )
+        )
+    ]
+    result.risks = [
+        RiskRow(r.method, r.assessed_on, r.score, r.category, r.inputs)
+        for r in session.scalars(
+            select(RiskAssessment)
+            .where(RiskAssessment.resident_id == resident.id)
+            .order_by(RiskAssessment.assessed_on.desc())
+            .limit(20)
+        )
+    ]
+    result.tasks = [
+        TaskRow(t.kind.value, t.kind.label_zh, t.title, t.due_date)
+        for t in session.scalars(
+            select(WorklistTask)
+            .where(
+                WorklistTask.resident_id == resident.id,
+                WorklistTask.status == TaskStatus.OPEN,
+            )
+            .order_by(WorklistTask.due_date)
+        )
+    ]
+    audit.record(
+        session,
+        actor,
+        AuditAction.READ,
+        "resident_chart",
+        at=clock.now(),
+        entity_id=resident.id,
+        resident_id=resident.id,
+    )
     return result
 
 

@@ -95,6 +95,8 @@ def _names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
 
 
 def _views(session: Session, actor: Actor, rows: list[Referral]) -> list[ReferralView]:
+    if not rows:
+        return []
     orgs = _names(session, {r.from_org_id for r in rows} | {r.to_org_id for r in rows})
     people = {
         r.id: r.name
@@ -296,16 +298,21 @@ def for_resident(uow: UnitOfWork, actor: Actor, resident_id: uuid.UUID) -> list[
     access.require(actor, Permission.READ_RESIDENTS)
     with uow:
         access.get_resident(uow.session, actor, resident_id)
-        stmt = select(Referral).where(Referral.resident_id == resident_id)
-        if actor.can(Permission.RECEIVE_REFERRALS):
-            stmt = stmt.where(
-                or_(
-                    Referral.to_org_id == actor.organization_id,
-                    Referral.from_org_id == actor.organization_id,
-                )
+        return of_resident(uow.session, actor, resident_id)
+
+
+def of_resident(session: Session, actor: Actor, resident_id: uuid.UUID) -> list[ReferralView]:
+    """In the caller's transaction, once the caller has checked the actor reaches the resident."""
+    stmt = select(Referral).where(Referral.resident_id == resident_id)
+    if actor.can(Permission.RECEIVE_REFERRALS):
+        stmt = stmt.where(
+            or_(
+                Referral.to_org_id == actor.organization_id,
+                Referral.from_org_id == actor.organization_id,
             )
-        rows = list(uow.session.scalars(stmt.order_by(Referral.created_at.desc())).all())
-        return _views(uow.session, actor, rows)
+        )
+    rows = list(session.scalars(stmt.order_by(Referral.created_at.desc())).all())
+    return _views(session, actor, rows)
 
 
 def accept(

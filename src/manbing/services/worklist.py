@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from manbing.db.models import (
@@ -39,6 +39,11 @@ from manbing.services.clock import Clock
 from manbing.services.unit_of_work import UnitOfWork
 
 MANAGED = (Programme.HYPERTENSION, Programme.T2DM)
+SHOWN_TASKS = (
+    TaskKind.URGENT_ALERT,
+    TaskKind.POST_REFERRAL_FOLLOW_UP,
+    TaskKind.SCREENING_CONFIRMATION,
+)
 SECTION_LIMIT = 200
 
 
@@ -155,9 +160,10 @@ def build(
         )
         work.due.sort(key=key)
         work.uncontrolled.sort(key=lambda d: (-d.risk, -d.days_overdue))
-        work.alerts = _tasks(session, in_scope, TaskKind.URGENT_ALERT, unmasked)
-        work.post_referral = _tasks(session, in_scope, TaskKind.POST_REFERRAL_FOLLOW_UP, unmasked)
-        work.screening = _tasks(session, in_scope, TaskKind.SCREENING_CONFIRMATION, unmasked)
+        tasks = _tasks(session, in_scope, SHOWN_TASKS, unmasked)
+        work.alerts = tasks[TaskKind.URGENT_ALERT]
+        work.post_referral = tasks[TaskKind.POST_REFERRAL_FOLLOW_UP]
+        work.screening = tasks[TaskKind.SCREENING_CONFIRMATION]
         work.referrals_sent = _referrals(
             session, actor, in_scope, (ReferralStatus.REQUESTED, ReferralStatus.ACCEPTED), unmasked
         )
@@ -198,51 +204,53 @@ def _follow_ups(
         .group_by(Enrolment.resident_id)
         .subquery()
     )
-    ranked = (
-        select(
-            FollowUp.resident_id,
-            FollowUp.visit_date,
-            FollowUp.next_visit_date,
-            FollowUp.classification,
-            FollowUp.sbp,
-            FollowUp.dbp,
-            FollowUp.fasting_glucose,
-            func.row_number()
-            .over(
-                partition_by=FollowUp.resident_id,
-                order_by=(FollowUp.visit_date.desc(), FollowUp.created_at.desc()),
-            )
-            .label("rn"),
-        )
-        .where(FollowUp.resident_id.in_(select(managed.c.resident_id)))
-        .subquery()
+    # each managed patient's latest visit, found through the (resident_id, visit_date) index one
+    # patient at a time, instead of ranking every follow-up of the subtree
+    latest_visit = (
+        select(FollowUp.id)
+        .where(FollowUp.resident_id == managed.c.resident_id)
+        .order_by(FollowUp.visit_date.desc(), FollowUp.created_at.desc())
+        .limit(1)
+        .correlate(managed)
+        .scalar_subquery()
     )
-    due_date = func.coalesce(ranked.c.next_visit_date, ranked.c.visit_date, managed.c.enrolled_on)
+    patients = select(
+        managed.c.resident_id, managed.c.enrolled_on, latest_visit.label("follow_up_id")
+    ).subquery()
+    last = FollowUp
+    due_date = func.coalesce(last.next_visit_date, last.visit_date, patients.c.enrolled_on)
+    # the active programmes of each listed patient, read with the row: a separate query with
+    # hundreds of bound ids cost more than the main query (drivers do not cache such statements)
+    programmes = (
+        select(func.aggregate_strings(cast(Enrolment.programme, String), ","))
+        .where(Enrolment.resident_id == Resident.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+        .scalar_subquery()
+    )
     rows = session.execute(
         select(
             Resident.id,
             Resident.name,
             Resident.birth_date,
-            managed.c.enrolled_on,
-            ranked.c.visit_date,
-            ranked.c.next_visit_date,
-            ranked.c.classification,
-            ranked.c.sbp,
-            ranked.c.dbp,
-            ranked.c.fasting_glucose,
+            programmes.label("programmes"),
+            patients.c.enrolled_on,
+            last.visit_date,
+            last.next_visit_date,
+            last.classification,
+            last.sbp,
+            last.dbp,
+            last.fasting_glucose,
         )
-        .join(managed, managed.c.resident_id == Resident.id)
-        .outerjoin(ranked, and_(ranked.c.resident_id == Resident.id, ranked.c.rn == 1))
+        .join(patients, patients.c.resident_id == Resident.id)
+        .outerjoin(last, last.id == patients.c.follow_up_id)
         .where(
             (due_date <= work.week_end)
-            | ranked.c.classification.in_(
+            | last.classification.in_(
                 [c.value for c in FollowupClass if c is not FollowupClass.SATISFIED]
             )
         )
         .order_by(due_date)
         .limit(4 * SECTION_LIMIT)
     ).all()
-    programmes = _programmes(session, [r.id for r in rows])
     for r in rows:
         due = r.next_visit_date or r.visit_date or r.enrolled_on
         overdue = (today - due).days
@@ -250,7 +258,7 @@ def _follow_ups(
             resident_id=r.id,
             name=_name(r.name, unmasked),
             age=age_on(r.birth_date, today),
-            programmes=programmes.get(r.id, []),
+            programmes=_programme_list(r.programmes),
             last_visit=r.visit_date,
             classification=r.classification,
             classification_label=FollowupClass(r.classification).label_zh
@@ -270,46 +278,60 @@ def _follow_ups(
             work.uncontrolled.append(item)
 
 
-def _programmes(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    found: dict[uuid.UUID, list[str]] = {}
-    if not ids:
-        return found
-    for rid, programme in session.execute(
-        select(Enrolment.resident_id, Enrolment.programme).where(
-            Enrolment.resident_id.in_(ids), Enrolment.status == EnrolmentStatus.ACTIVE
-        )
-    ):
-        found.setdefault(rid, []).append(programme.value)
-    return found
+def _programme_list(joined: str | None) -> list[str]:
+    """The aggregated programme values in the order the platform declares its programmes."""
+    found = set(joined.split(",")) if joined else set()
+    return [p.value for p in Programme if p.value in found]
 
 
 def _tasks(
-    session: Session, in_scope: Select[uuid.UUID], kind: TaskKind, unmasked: bool
-) -> list[TaskItem]:
-    rows = session.execute(
-        select(WorklistTask, Resident.name)
-        .join(Resident, Resident.id == WorklistTask.resident_id)
+    session: Session, in_scope: Select[uuid.UUID], kinds: tuple[TaskKind, ...], unmasked: bool
+) -> dict[TaskKind, list[TaskItem]]:
+    """Open tasks of each kind, most urgent first, at most SECTION_LIMIT per kind, in one query."""
+    ranked = (
+        select(
+            WorklistTask.id,
+            WorklistTask.resident_id,
+            WorklistTask.kind,
+            WorklistTask.title,
+            WorklistTask.due_date,
+            WorklistTask.priority,
+            func.row_number()
+            .over(
+                partition_by=WorklistTask.kind,
+                order_by=(WorklistTask.priority.desc(), WorklistTask.due_date, WorklistTask.id),
+            )
+            .label("rank"),
+        )
         .where(
-            WorklistTask.kind == kind,
+            WorklistTask.kind.in_(kinds),
             WorklistTask.status == TaskStatus.OPEN,
             WorklistTask.resident_id.in_(in_scope),
         )
-        .order_by(WorklistTask.priority.desc(), WorklistTask.due_date)
-        .limit(SECTION_LIMIT)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked, Resident.name)
+        .join(Resident, Resident.id == ranked.c.resident_id)
+        .where(ranked.c.rank <= SECTION_LIMIT)
+        .order_by(ranked.c.kind, ranked.c.rank)
     ).all()
-    return [
-        TaskItem(
-            id=t.id,
-            resident_id=t.resident_id,
-            name=_name(name, unmasked),
-            kind=t.kind,
-            kind_label=t.kind.label_zh,
-            title=t.title if unmasked else t.kind.label_zh,
-            due_date=t.due_date,
-            priority=t.priority,
+    found: dict[TaskKind, list[TaskItem]] = {kind: [] for kind in kinds}
+    for r in rows:
+        kind = TaskKind(r.kind)
+        found[kind].append(
+            TaskItem(
+                id=r.id,
+                resident_id=r.resident_id,
+                name=_name(r.name, unmasked),
+                kind=kind,
+                kind_label=kind.label_zh,
+                title=r.title if unmasked else kind.label_zh,
+                due_date=r.due_date,
+                priority=r.priority,
+            )
         )
-        for t, name in rows
-    ]
+    return found
 
 
 def _referrals(

@@ -25,8 +25,14 @@ from manbing.domain.followup_form import (
 from manbing.domain.organisations import Permission, Role, Scope
 from manbing.domain.referrals import Urgency
 from manbing.domain.rules import DangerSign, DiabetesSymptom, HypertensionSymptom
-from manbing.services import contracts, followups, health_checks, records, referrals, worklist
+from manbing.services import (
+    followups,
+    records,
+    referrals,
+    worklist,
+)
 from manbing.services.actor import Actor
+from manbing.services.record_page import read as read_record_page
 from manbing.web.api.followups import FollowUpIn
 from manbing.web.deps import ContainerDep, OptionalActorDep, check_csrf
 from manbing.web.errors import _PYDANTIC_ZH
@@ -75,13 +81,14 @@ def start(
 def _record_context(
     actor: Actor, container: ContainerDep, resident_id: uuid.UUID
 ) -> dict[str, Any]:
-    chart = records.chart(container.uow(), actor, resident_id, container.clock)
-    refs = referrals.for_resident(container.uow(), actor, resident_id)
-    teams, packages = contracts.options(container.uow(), actor) if is_clinical(actor) else ([], [])
+    page = read_record_page(
+        container.uow(), actor, resident_id, container.clock, contract_options=is_clinical(actor)
+    )
+    chart = page.chart
     return {
         "actor": actor,
         "chart": chart,
-        "referrals": refs,
+        "referrals": page.referrals,
         "clinical": is_clinical(actor),
         "bp": {"clinic": chart.series("bp", "clinic"), "home": chart.series("bp", "home_device")},
         "glucose": {
@@ -91,10 +98,10 @@ def _record_context(
         },
         "risk_error": None,
         "risk_values": {},
-        "teams": teams,
-        "packages": packages,
+        "teams": page.teams,
+        "packages": page.packages,
         "eligible_screening": chart.resident.age >= 35,
-        "health_checks": health_checks.for_resident(container.uow(), actor, resident_id),
+        "health_checks": page.health_checks,
     }
 
 
