@@ -35,12 +35,16 @@ from manbing.services.unit_of_work import UnitOfWork
 log = logging.getLogger("manbing.devices.gateway")
 
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
-RECEIVE_MAXIMUM = 20_000
+RECEIVE_MAXIMUM = 10_000
 """Unacknowledged messages the broker may have in flight to us (MQTT 5 Receive Maximum).
 
-Acks wait for the commit, so this must exceed a batch by a few times: the broker keeps sending
-the next batches while one is being stored. (For MQTT 3.1.1 the broker's own
-``max_inflight_messages`` plays this role; set it to 0 or ≥ 20000 in mosquitto.conf.)"""
+Acks wait for the commit, so this must exceed a batch (``batch_max``, 5000) so that the broker
+keeps sending the next batch while one is being stored — but not by much: after a reconnect the
+broker replays the whole window at once. (For MQTT 3.1.1 the broker's own
+``max_inflight_messages`` plays this role.)"""
+SUBSCRIBE_TIMEOUT_SECONDS = 300.0
+"""On reconnect the broker replays the unacknowledged window before the SUBACK; aiomqtt's
+default 10 s wait could expire behind it, and a reconnect would replay it again (a livelock)."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ class Gateway:
                 client = make_client(self.config, captured.queue_type)
                 acks = ManualAcks(client)  # before connecting: the session may hold messages
                 async with client:
-                    await client.subscribe(TOPIC_FILTER, qos=1)
+                    await client.subscribe(TOPIC_FILTER, qos=1, timeout=SUBSCRIBE_TIMEOUT_SECONDS)
                     log.info("subscribed to %s as %s", TOPIC_FILTER, self.config.client_id)
                     await self._consume(client, captured, acks, stop)
             except aiomqtt.MqttError as exc:
