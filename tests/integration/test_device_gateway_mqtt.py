@@ -55,7 +55,7 @@ class GatewayProcess:
                 self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT
             )
 
-    def wait_subscribed(self, times: int = 1, timeout: float = 20) -> None:
+    def wait_subscribed(self, times: int = 1, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.log.read_text(errors="replace").count("subscribed to") >= times:

@@ -1,5 +1,6 @@
+import threading
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +12,8 @@ from manbing.domain.followup_form import SaltIntake
 from manbing.domain.organisations import Role
 from manbing.domain.tasks import TaskKind
 from manbing.services import dtx
+from manbing.services.clock import FixedClock
+from manbing.services.schedule import parse_every, run_every
 from tests.personas import actor_at
 
 
@@ -104,14 +107,63 @@ def test_low_weekly_adherence_escalates_to_the_doctor_once_per_week(district, uo
     org = district.orgs["xixing-1"]
     resident_id = district.resident_ids["xixing-1"][2]
     doctor = actor_at(district.session_factory, Role.FAMILY_DOCTOR, org)
-    dtx.enrol(uow, doctor, resident_id, DtxProgramme.HYPERTENSION, clock)
-    assert dtx.review_adherence(uow, clock) == 1
-    assert dtx.review_adherence(uow, clock) == 0
+    dtx.enrol(uow, doctor, resident_id, DtxProgramme.HYPERTENSION, clock)  # Tue 24 Nov
+    assert dtx.review_adherence(uow, clock) == 0  # the last completed week predates enrolment
+    next_week = FixedClock(clock.now() + timedelta(days=7))  # reviews Mon 23 – Sun 29 Nov
+    assert dtx.review_adherence(uow, next_week) == 1
+    assert dtx.review_adherence(uow, next_week) == 0
+    assert dtx.review_adherence(uow, FixedClock(clock.now() + timedelta(days=9))) == 0
     with district.session_factory() as s:
         task = s.scalars(
             select(WorklistTask).where(WorklistTask.kind == TaskKind.DTX_ESCALATION)
         ).one()
         assert task.organization_id == org and "测量完成率0%" in task.title
+        assert task.source_id == f"{resident_id}:2026-W48"
+        # judged from enrolment (Tue) to Sunday: 6 of 7 days of the 14-a-week schedule
+        assert task.detail["week_start"] == "2026-11-24"
+        assert task.detail["measurements_planned"] == 12
+    assert dtx.review_adherence(uow, FixedClock(clock.now() + timedelta(days=14))) == 1
+
+
+def test_the_scheduled_review_runs_unattended_and_never_escalates_a_week_twice(
+    district, uow, clock
+):
+    org = district.orgs["xixing-1"]
+    resident_id = district.resident_ids["xixing-1"][3]
+    doctor = actor_at(district.session_factory, Role.FAMILY_DOCTOR, org)
+    dtx.enrol(uow, doctor, resident_id, DtxProgramme.HYPERTENSION, clock)
+    later = FixedClock(clock.now() + timedelta(days=7))
+    opened: list[int] = []
+    runs = run_every(
+        lambda: opened.append(dtx.review_adherence(uow, later)),
+        timedelta(milliseconds=10),
+        threading.Event(),
+        name="dtx review",
+        max_runs=3,
+    )
+    assert runs == 3 and opened == [1, 0, 0]
+
+
+def test_a_failing_scheduled_run_is_logged_and_the_next_one_runs(caplog):
+    calls: list[int] = []
+
+    def job() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database away")
+
+    stop = threading.Event()
+    assert run_every(job, timedelta(milliseconds=1), stop, name="job", max_runs=2) == 2
+    assert len(calls) == 2 and "job failed" in caplog.text
+
+
+def test_the_schedule_interval_is_parsed_or_refused():
+    assert parse_every("1h") == timedelta(hours=1)
+    assert parse_every("30m") == timedelta(minutes=30)
+    assert parse_every(" 2d ") == timedelta(days=2)
+    for bad in ("", "0h", "1w", "h", "-1h", "1.5h"):
+        with pytest.raises(InvalidInput):
+            parse_every(bad)
 
 
 def test_the_monthly_statement_splits_each_enrolment_between_the_payers(district, uow, clock):

@@ -6,7 +6,9 @@ import asyncio
 import json
 import logging
 import signal
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -110,18 +112,48 @@ dtx_app = typer.Typer(
 )
 
 
-@dtx_app.command("review")
-def dtx_review() -> None:
-    """Open DTX_ESCALATION tasks where weekly adherence dropped or home BP is uncontrolled."""
+def dtx_review_job(database_url: str) -> tuple[Callable[[], int], Callable[[], None]]:
+    """The weekly review as a job for the scheduler (and the engine's dispose)."""
     from manbing.services import dtx
 
-    settings = Settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    clock = SystemClock()
+    return (lambda: dtx.review_adherence(UnitOfWork(factory), clock)), engine.dispose
+
+
+@dtx_app.command("review")
+def dtx_review(
+    every: Annotated[
+        str | None,
+        typer.Option(help="keep running, e.g. 1h (idempotent per patient-week); default: once"),
+    ] = None,
+) -> None:
+    """Open DTX_ESCALATION tasks for the last completed week (low adherence, uncontrolled BP)."""
+    from manbing.domain.errors import InvalidInput
+    from manbing.services.schedule import parse_every, run_every
+
+    interval = None
+    if every is not None:
+        try:
+            interval = parse_every(every)
+        except InvalidInput as exc:
+            raise typer.BadParameter(exc.message_en) from None
+    job, dispose = dtx_review_job(Settings().database_url)
     try:
-        opened = dtx.review_adherence(UnitOfWork(make_session_factory(engine)), SystemClock())
+        if interval is None:
+            typer.echo(f"{job()} escalation task(s) opened")
+            return
+        logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        runs = run_every(
+            lambda: f"{job()} escalation task(s) opened", interval, stop, name="dtx review"
+        )
+        typer.echo(f"dtx review stopped after {runs} run(s)")
     finally:
-        engine.dispose()
-    typer.echo(f"{opened} escalation task(s) opened")
+        dispose()
 
 
 @dtx_app.command("statement")

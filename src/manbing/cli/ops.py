@@ -16,8 +16,11 @@ from manbing.db.session import make_engine, make_session_factory
 from manbing.domain.errors import DomainError
 from manbing.domain.organisations import Role
 from manbing.services import audit
+from manbing.services.clock import SystemClock
 from manbing.services.demo_accounts import DemoLogin, create_demo_accounts
+from manbing.services.demo_patient import prepare_demo_patient
 from manbing.services.organisations import add_user
+from manbing.services.unit_of_work import UnitOfWork
 
 console = Console()
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -51,16 +54,40 @@ def db_downgrade(
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    dtx_review_every: Annotated[
+        str, typer.Option(help="run the DTx weekly review this often in the background; off: never")
+    ] = "1h",
 ) -> None:
     """Serve the web app, the JSON API (/api/docs) and the FHIR API."""
     import uvicorn
 
     from manbing.analytics.lists import from_warehouse
+    from manbing.cli.devices import dtx_review_job
+    from manbing.services.schedule import parse_every, start_in_background
     from manbing.web.app import create_app
 
     settings = Settings()
+    interval = None
+    if dtx_review_every != "off":
+        try:
+            interval = parse_every(dtx_review_every)
+        except DomainError as exc:
+            raise typer.BadParameter(exc.message_en) from None
     app = create_app(settings, line_lists=from_warehouse(settings.warehouse_dir))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    stop = None
+    dispose = None
+    if interval is not None:
+        job, dispose = dtx_review_job(settings.database_url)
+        _, stop = start_in_background(
+            lambda: f"{job()} escalation task(s) opened", interval, name="dtx review"
+        )
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if stop is not None:
+            stop.set()
+        if dispose is not None:
+            dispose()
 
 
 def demo(
@@ -111,6 +138,8 @@ def _load_demo_district(
         logins = create_demo_accounts(session)
         loaded = session.scalar(select(func.count()).select_from(Resident))
         session.commit()
+    if prepare_demo_patient(UnitOfWork(make_session_factory(engine)), SystemClock()):
+        console.print("the demo patient is enrolled in the DTx programme with two weeks of data")
     engine.dispose()
     console.print(f"{loaded} residents in the demo database ({settings.database_url})")
     return logins

@@ -121,6 +121,12 @@ def prepare(
     return [(topic, json.dumps(payload).encode()) for topic, payload in islice(source, count)]
 
 
+UNCONFIRMED_MAX = 10_000
+"""Messages published but not yet acknowledged. paho numbers messages with 16-bit ids and
+reuses an id still waiting in its queue past 65,535 (that message is then never confirmed), so
+a long run must wait for acknowledgements as it goes."""
+
+
 def publish_prepared(
     mqtt_url: str,
     source: Iterable[tuple[str, bytes]],
@@ -143,6 +149,14 @@ def publish_prepared(
     client.connect(host, port)
     client.loop_start()
     sent = 0
+    confirmed = 0
+
+    def confirm_one() -> None:
+        nonlocal confirmed
+        if not acked.acquire(timeout=60):
+            raise TimeoutError("the broker stopped acknowledging")
+        confirmed += 1
+
     started = time.monotonic()
     try:
         while (count is None or sent < count) and (
@@ -154,11 +168,12 @@ def publish_prepared(
             item = next(messages, None)
             if item is None:
                 break
+            while sent - confirmed >= UNCONFIRMED_MAX:
+                confirm_one()
             client.publish(item[0], item[1], qos=1)
             sent += 1
-        for _ in range(sent):
-            if not acked.acquire(timeout=60):
-                raise TimeoutError("the broker stopped acknowledging")
+        while confirmed < sent:
+            confirm_one()
     finally:
         client.loop_stop()
         client.disconnect()

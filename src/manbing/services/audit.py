@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,29 +48,54 @@ def record(
     On PostgreSQL an advisory lock serialises writers so the chain never forks; SQLite
     serialises writers by itself.
     """
+    return record_many(
+        session, actor, action, entity_type, at=at, items=[(entity_id, resident_id, detail)]
+    )[0]
+
+
+AuditItem = tuple[str | uuid.UUID | None, uuid.UUID | None, dict[str, Any] | None]
+"""(entity id, resident id, detail) of one event of a :func:`record_many` batch."""
+
+
+def record_many(
+    session: Session,
+    actor: Actor | None,
+    action: AuditAction,
+    entity_type: str,
+    *,
+    at: datetime,
+    items: Sequence[AuditItem],
+) -> list[AuditEvent]:
+    """Append several events of one kind in order, locking and reading the head once."""
+    if not items:
+        return []
     if session.get_bind().dialect.name == "postgresql":
         # one chain: writers take a transaction-scoped lock before reading the head
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
     head = session.execute(
         select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).scalar_one_or_none()
-    event = AuditEvent(
-        id=uuid.uuid4(),
-        occurred_at=at.astimezone(UTC),
-        actor_user_id=actor.user_id if actor else None,
-        actor_role=actor.role.value if actor else None,
-        organization_id=actor.organization_id if actor else None,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id) if entity_id is not None else None,
-        resident_id=resident_id,
-        detail=detail or {},
-        prev_hash=head or GENESIS,
-    )
-    event.hash = event_hash(event.prev_hash, _content(event))
-    session.add(event)
-    session.flush()
-    return event
+    events: list[AuditEvent] = []
+    for entity_id, resident_id, detail in items:
+        event = AuditEvent(
+            id=uuid.uuid4(),
+            occurred_at=at.astimezone(UTC),
+            actor_user_id=actor.user_id if actor else None,
+            actor_role=actor.role.value if actor else None,
+            organization_id=actor.organization_id if actor else None,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id) if entity_id is not None else None,
+            resident_id=resident_id,
+            detail=detail or {},
+            prev_hash=head or GENESIS,
+        )
+        event.hash = event_hash(event.prev_hash, _content(event))
+        head = event.hash
+        session.add(event)
+        session.flush()  # one INSERT at a time: ``seq`` must follow the chain's order
+        events.append(event)
+    return events
 
 
 def verify(session: Session) -> ChainBreak | None:

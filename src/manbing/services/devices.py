@@ -16,10 +16,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import ARRAY, String, Table, any_, bindparam, func, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +27,7 @@ from manbing.domain.audit import AuditAction
 from manbing.domain.errors import InvalidInput, NotFound
 from manbing.domain.ingestion import (
     Decision,
+    HomeMeasurement,
     NormalisedReading,
     RawReading,
     StaleReading,
@@ -42,7 +42,7 @@ from manbing.domain.tasks import TaskKind
 from manbing.services import access, audit, messages
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
-from manbing.services.tasks import TaskSpec, open_task
+from manbing.services.tasks import TaskSpec, open_tasks
 from manbing.services.unit_of_work import UnitOfWork
 
 BINDING_CODE_TTL = timedelta(days=14)
@@ -172,17 +172,15 @@ class DeviceIdentity:
 
 
 def _identities(session: Session, serials: set[str]) -> dict[str, DeviceIdentity]:
-    rows = session.execute(
-        select(
-            Device.id,
-            Device.serial,
-            Device.resident_id,
-            Resident.managing_org_id,
-            Device.secret_hash,
-        )
-        .join(Resident, Resident.id == Device.resident_id)
-        .where(Device.serial.in_(serials), Device.active.is_(True))
-    ).all()
+    query = select(
+        Device.id, Device.serial, Device.resident_id, Resident.managing_org_id, Device.secret_hash
+    ).join(Resident, Resident.id == Device.resident_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # one array parameter instead of thousands of bound values (a gateway batch)
+        wanted = Device.serial == any_(bindparam("serials", list(serials), type_=ARRAY(String)))
+    else:
+        wanted = Device.serial.in_(serials)
+    rows = session.execute(query.where(wanted, Device.active.is_(True))).all()
     return {
         r.serial: DeviceIdentity(r.id, r.serial, r.resident_id, r.managing_org_id, r.secret_hash)
         for r in rows
@@ -225,66 +223,70 @@ class IngestResult:
     accepted_keys: list[str] = field(default_factory=list)
 
 
-_COLUMNS = (
-    "id",
+_STAGED = (
     "resident_id",
     "kind",
     "loinc",
     "value",
     "value2",
-    "value_code",
     "unit",
     "value_received",
     "unit_received",
     "effective_at",
-    "received_at",
-    "source",
     "device_id",
-    "follow_up_id",
-    "organization_id",
     "idempotency_key",
     "clock_skew_flag",
 )
+"""The columns that vary per reading; id, source and received_at are filled in by the insert."""
 _STAGE = "device_reading_stage"
+_Staged = tuple[
+    uuid.UUID, str, str, float, float | None, str, str, str, datetime, uuid.UUID, str, bool
+]
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the rows whose key is not stored yet; return the keys actually inserted.
+def _insert_new(
+    session: Session, rows: list[_Staged], received_at: datetime
+) -> dict[str, uuid.UUID]:
+    """Insert the rows whose key is not stored yet; return {key: new observation id} of those.
 
     PostgreSQL: COPY into a temporary staging table, then one ``INSERT … SELECT … ON CONFLICT
-    DO NOTHING RETURNING`` (concurrent gateways cannot duplicate). SQLite: a multi-row insert
-    with the same conflict clause.
+    DO NOTHING RETURNING`` (concurrent gateways cannot duplicate); ids come from
+    ``gen_random_uuid()``. SQLite: a multi-row insert with the same conflict clause.
     """
+    source = ObservationSource.HOME_DEVICE
     if session.get_bind().dialect.name != "postgresql":
         table = cast(Table, Observation.__table__)
         stmt = (
             sqlite.insert(table)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(table.c.idempotency_key)
+            .returning(table.c.idempotency_key, table.c.id)
         )
-        return set(session.connection().execute(stmt, rows).scalars().all())
-    columns = ", ".join(_COLUMNS)
+        params = [
+            dict(zip(_STAGED, row, strict=True))
+            | {"id": uuid.uuid4(), "source": source, "received_at": received_at}
+            for row in rows
+        ]
+        return {k: i for k, i in session.connection().execute(stmt, params)}
+    columns = ", ".join(_STAGED)
     session.execute(
         text(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
-            "(LIKE observations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS"
+            f" AS SELECT {columns} FROM observations WITH NO DATA"
         )
     )
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(
-                [v.value if isinstance(v, Enum) else v for v in (row[c] for c in _COLUMNS)]
-            )
+            copy.write_row(row)
     inserted = session.execute(
         text(
-            f"INSERT INTO observations ({columns}) SELECT {columns} FROM {_STAGE} "
-            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key"
-        )
+            f"INSERT INTO observations (id, source, received_at, {columns})"
+            f" SELECT gen_random_uuid(), :source, :received_at, {columns} FROM {_STAGE}"
+            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id"
+        ),
+        {"source": source.value, "received_at": received_at},
     )
-    keys = set(inserted.scalars().all())
-    session.execute(text(f"DELETE FROM {_STAGE}"))
-    return keys
+    return {k: i for k, i in inserted}
 
 
 def ingest(uow: UnitOfWork, submissions: Sequence[Submission], clock: Clock) -> IngestResult:
@@ -312,12 +314,14 @@ def ingest(uow: UnitOfWork, submissions: Sequence[Submission], clock: Clock) -> 
     with uow:
         session = uow.session
         identities = _identities(session, {r.device_serial for _, r in good})
-        rows: list[dict[str, Any]] = []
-        by_key: dict[str, tuple[NormalisedReading, DeviceIdentity, int]] = {}
+        rows: list[_Staged] = []
+        # what an inserted row may need afterwards: its reading key and a possible alert
+        alerting: dict[str, tuple[HomeMeasurement, NormalisedReading, DeviceIdentity]] = {}
         seen: set[str] = set()
+        pulse_of: dict[str, str] = {}  # pulse row key -> its reading's key
         for index, reading in good:
             identity = identities.get(reading.device_serial)
-            if not _secret_ok(identity, submissions[index].secret) or identity is None:
+            if identity is None or not _secret_ok(identity, submissions[index].secret):
                 result.rejected.append(
                     Rejection(
                         index,
@@ -329,53 +333,61 @@ def ingest(uow: UnitOfWork, submissions: Sequence[Submission], clock: Clock) -> 
                     )
                 )
                 continue
-            if merge_decision(reading.idempotency_key, seen) is Decision.DUPLICATE:
+            reading_key = reading.idempotency_key
+            if merge_decision(reading_key, seen) is Decision.DUPLICATE:
                 result.duplicates += 1
                 continue
-            seen.add(reading.idempotency_key)
+            seen.add(reading_key)
             for m in reading.measurements:
-                key = reading.idempotency_key + m.key_suffix
-                by_key[key] = (reading, identity, index)
+                key = reading_key + m.key_suffix
+                if m.key_suffix:
+                    pulse_of[key] = reading_key
+                spec = SPECS[m.kind]
                 rows.append(
-                    {
-                        "id": uuid.uuid4(),
-                        "resident_id": identity.resident_id,
+                    (
+                        identity.resident_id,
+                        m.kind.value,
+                        spec.loinc,
+                        m.value,
+                        m.value2,
+                        spec.unit,
+                        m.value_received,
+                        m.unit_received,
+                        reading.measured_at,
+                        identity.device_id,
+                        key,
+                        reading.clock_skew,
+                    )
+                )
+                if alert_for(m) is not None:
+                    alerting[key] = (m, reading, identity)
+        inserted = _insert_new(session, rows, received_at) if rows else {}
+        new_readings = {pulse_of.get(key, key) for key in inserted}
+        alerts: list[AlertToRaise] = []
+        for key, observation_id in inserted.items():
+            if key not in alerting:
+                continue
+            m, reading, identity = alerting[key]
+            alert = alert_for(m)
+            assert alert is not None
+            alerts.append(
+                AlertToRaise(
+                    resident_id=identity.resident_id,
+                    organization_id=identity.organization_id,
+                    observation={
+                        "id": observation_id,
                         "kind": m.kind,
-                        "loinc": SPECS[m.kind].loinc,
                         "value": m.value,
                         "value2": m.value2,
-                        "value_code": None,
-                        "unit": SPECS[m.kind].unit,
-                        "value_received": m.value_received,
-                        "unit_received": m.unit_received,
                         "effective_at": reading.measured_at,
-                        "received_at": received_at,
-                        "source": ObservationSource.HOME_DEVICE,
-                        "device_id": identity.device_id,
-                        "follow_up_id": None,
-                        "organization_id": None,
-                        "idempotency_key": key,
-                        "clock_skew_flag": reading.clock_skew,
-                        "_alert": m,
-                    }
+                    },
+                    title=alert.title_zh,
+                    patient_message=alert.patient_message_zh,
+                    device_serial=identity.serial,
                 )
-        alerts = [r.pop("_alert") for r in rows]
-        inserted: set[str] = set()
-        if rows:
-            inserted = _insert_new(session, rows)
-        new_readings: set[str] = set()
-        for row, measurement in zip(rows, alerts, strict=True):
-            key = row["idempotency_key"]
-            reading, identity, _index = by_key[key]
-            if key not in inserted:
-                continue
-            new_readings.add(reading.idempotency_key)
-            alert = alert_for(measurement)
-            if alert is not None:
-                _raise_alert(
-                    session, identity, row, alert.title_zh, alert.patient_message_zh, clock
-                )
-                result.alerts += 1
+            )
+        raise_alerts(session, alerts, clock)
+        result.alerts = len(alerts)
         uow.commit()
     result.accepted = len(new_readings)
     result.accepted_keys = sorted(new_readings)
@@ -383,24 +395,14 @@ def ingest(uow: UnitOfWork, submissions: Sequence[Submission], clock: Clock) -> 
     return result
 
 
-def _raise_alert(
-    session: Session,
-    identity: DeviceIdentity,
-    row: dict[str, Any],
-    title: str,
-    patient_message: str,
-    clock: Clock,
-) -> None:
-    raise_alert(
-        session,
-        resident_id=identity.resident_id,
-        organization_id=identity.organization_id,
-        observation=row,
-        title=title,
-        patient_message=patient_message,
-        clock=clock,
-        device_serial=identity.serial,
-    )
+@dataclass(frozen=True)
+class AlertToRaise:
+    resident_id: uuid.UUID
+    organization_id: uuid.UUID
+    observation: dict[str, Any]  # id, kind, value, value2, effective_at
+    title: str
+    patient_message: str
+    device_serial: str | None
 
 
 def raise_alert(
@@ -415,45 +417,67 @@ def raise_alert(
     device_serial: str | None,
 ) -> None:
     """Urgent task for the care team + message to the patient + audit, in the caller's transaction."""
-    observation_id = str(observation["id"])
-    task = open_task(
-        session,
-        TaskSpec(
-            resident_id=resident_id,
-            kind=TaskKind.URGENT_ALERT,
-            due_date=clock.today(),
-            organization_id=organization_id,
-            title=title,
-            source_type="observation",
-            source_id=observation_id,
-            priority=100,
-            detail={
-                "kind": observation["kind"].value,
-                "value": observation["value"],
-                "value2": observation["value2"],
-                "measured_at": observation["effective_at"].isoformat(),
-                "device_serial": device_serial,
-            },
-        ),
+    alert = AlertToRaise(
+        resident_id, organization_id, observation, title, patient_message, device_serial
     )
-    messages.enqueue(
+    raise_alerts(session, [alert], clock)
+
+
+def raise_alerts(session: Session, alerts: Sequence[AlertToRaise], clock: Clock) -> None:
+    """:func:`raise_alert` for a batch (a few queries per batch, not per alert)."""
+    if not alerts:
+        return
+    tasks = open_tasks(
         session,
-        resident_id=resident_id,
-        title="居家测量提醒",
-        body=patient_message,
-        source_type="observation",
-        source_id=observation_id,
+        [
+            TaskSpec(
+                resident_id=a.resident_id,
+                kind=TaskKind.URGENT_ALERT,
+                due_date=clock.today(),
+                organization_id=a.organization_id,
+                title=a.title,
+                source_type="observation",
+                source_id=str(a.observation["id"]),
+                priority=100,
+                detail={
+                    "kind": a.observation["kind"].value,
+                    "value": a.observation["value"],
+                    "value2": a.observation["value2"],
+                    "measured_at": a.observation["effective_at"].isoformat(),
+                    "device_serial": a.device_serial,
+                },
+            )
+            for a in alerts
+        ],
+    )
+    messages.enqueue_many(
+        session,
+        [
+            messages.Outgoing(
+                a.resident_id,
+                "居家测量提醒",
+                a.patient_message,
+                "observation",
+                str(a.observation["id"]),
+            )
+            for a in alerts
+        ],
         at=clock.now(),
     )
-    audit.record(
+    audit.record_many(
         session,
         None,
         AuditAction.CREATE,
         "urgent_alert",
         at=clock.now(),
-        entity_id=task.id,
-        resident_id=resident_id,
-        detail={"observation_id": observation_id, "device_serial": device_serial},
+        items=[
+            (
+                task.id,
+                a.resident_id,
+                {"observation_id": str(a.observation["id"]), "device_serial": a.device_serial},
+            )
+            for task, a in zip(tasks, alerts, strict=True)
+        ],
     )
 
 

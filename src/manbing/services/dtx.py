@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from manbing.db.models import (
@@ -520,30 +520,65 @@ def programme_view(
         )
 
 
+_REVIEW_LOCK = 0x64747872  # "dtxr": one weekly review at a time on PostgreSQL
+
+
+def reviewed_week(today: date) -> tuple[date, date]:
+    """The ISO week a review run on ``today`` looks at: the last *completed* one (Mon–Sun)."""
+    monday = today - timedelta(days=today.weekday() + 7)
+    return monday, monday + timedelta(days=6)
+
+
 def review_adherence(uow: UnitOfWork, clock: Clock) -> int:
-    """Weekly job: open a DTX_ESCALATION task (once per resident and ISO week) where needed."""
-    today = clock.today()
-    year, week, _ = today.isocalendar()
+    """Weekly review: open a DTX_ESCALATION task where the last completed week needs the doctor.
+
+    Safe to run as often as wanted (the scheduler runs it hourly): a patient-week is escalated
+    at most once — the task's source is ``{resident}:{ISO year}-W{week}`` and tasks are unique on
+    their source; on PostgreSQL concurrent runs also queue on an advisory lock. A patient
+    enrolled during the week is judged on the days since enrolment only, and one enrolled after
+    it is not judged. Returns how many tasks this run opened.
+    """
+    first, last = reviewed_week(clock.today())
+    year, week, _ = first.isocalendar()
     opened = 0
     with uow:
         session = uow.session
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REVIEW_LOCK})
         residents = session.execute(
-            select(DtxEnrolment.resident_id, Resident.managing_org_id)
-            .join(Resident, Resident.id == DtxEnrolment.resident_id)
-            .where(DtxEnrolment.ended_on.is_(None))
-            .distinct()
-        ).all()
-        for resident_id, org_id in residents:
-            _, schedule, reminders, _ = _plan_of(session, resident_id)
-            adherence = _adherence(
-                session, resident_id, schedule, reminders, today - timedelta(days=6), today
+            select(
+                DtxEnrolment.resident_id,
+                Resident.managing_org_id,
+                func.min(DtxEnrolment.enrolled_on),
             )
+            .join(Resident, Resident.id == DtxEnrolment.resident_id)
+            .where(DtxEnrolment.ended_on.is_(None), DtxEnrolment.enrolled_on <= last)
+            .group_by(DtxEnrolment.resident_id, Resident.managing_org_id)
+        ).all()
+        source_ids = {r: f"{r}:{year}-W{week:02d}" for r, _, _ in residents}
+        done = set(
+            session.scalars(
+                select(WorklistTask.source_id).where(
+                    WorklistTask.kind == TaskKind.DTX_ESCALATION,
+                    WorklistTask.source_type == "dtx_week",
+                    WorklistTask.source_id.in_(list(source_ids.values())),
+                )
+            )
+        )
+        for resident_id, org_id, enrolled_on in residents:
+            source_id = source_ids[resident_id]
+            if source_id in done:
+                continue
+            start = max(first, enrolled_on)
+            _, schedule, reminders, _ = _plan_of(session, resident_id)
+            adherence = _adherence(session, resident_id, schedule, reminders, start, last)
             bp = session.execute(
                 select(Observation.value, Observation.value2).where(
                     Observation.resident_id == resident_id,
                     Observation.kind == ObservationKind.BLOOD_PRESSURE,
                     Observation.source == ObservationSource.HOME_DEVICE,
-                    Observation.effective_at >= _day_start(today - timedelta(days=6)),
+                    Observation.effective_at >= _day_start(start),
+                    Observation.effective_at < _day_start(last + timedelta(days=1)),
                 )
             ).all()
             summary = home_bp_summary(
@@ -552,28 +587,26 @@ def review_adherence(uow: UnitOfWork, clock: Clock) -> int:
             reason = escalation_reason(adherence, summary.uncontrolled)
             if reason is None:
                 continue
-            source_id = f"{resident_id}:{year}-W{week:02d}"
-            already = session.scalar(
-                select(WorklistTask.id).where(
-                    WorklistTask.kind == TaskKind.DTX_ESCALATION,
-                    WorklistTask.source_type == "dtx_week",
-                    WorklistTask.source_id == source_id,
-                )
-            )
-            if already is not None:
-                continue
             open_task(
                 session,
                 TaskSpec(
                     resident_id=resident_id,
                     kind=TaskKind.DTX_ESCALATION,
-                    due_date=today + timedelta(days=2),
+                    due_date=clock.today() + timedelta(days=2),
                     organization_id=org_id,
-                    title=f"居家管理异常：{reason}",
+                    title=f"居家管理异常（{year}年第{week}周）：{reason}",
                     source_type="dtx_week",
                     source_id=source_id,
                     priority=50,
-                    detail={"reason": reason},
+                    detail={
+                        "reason": reason,
+                        "week_start": start.isoformat(),
+                        "week_end": last.isoformat(),
+                        "measurements_planned": adherence.measurements_planned,
+                        "measurements_done": adherence.measurements_done,
+                        "doses_planned": adherence.doses_planned,
+                        "doses_confirmed": adherence.doses_confirmed,
+                    },
                 ),
             )
             opened += 1

@@ -8,12 +8,12 @@ SMS or WeChat senders plug in with :func:`dispatch_pending` without touching the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from manbing.db.models import Message
@@ -59,30 +59,58 @@ def enqueue(
     channel: str = IN_APP,
 ) -> Message:
     """Queue a message in the caller's transaction; once per (channel, source)."""
-    existing = session.scalars(
-        select(Message).where(
-            Message.channel == channel,
-            Message.source_type == source_type,
-            Message.source_id == source_id,
+    item = Outgoing(resident_id, title, body, source_type, source_id)
+    return enqueue_many(session, [item], at=at, channel=channel)[0]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    resident_id: uuid.UUID
+    title: str
+    body: str
+    source_type: str
+    source_id: str
+
+
+def enqueue_many(
+    session: Session, items: Sequence[Outgoing], *, at: datetime, channel: str = IN_APP
+) -> list[Message]:
+    """:func:`enqueue` for many messages with one query and one flush (same order as ``items``)."""
+    if not items:
+        return []
+    existing = {
+        (m.source_type, m.source_id): m
+        for m in session.scalars(
+            select(Message).where(
+                Message.channel == channel,
+                tuple_(Message.source_type, Message.source_id).in_(
+                    [(i.source_type, i.source_id) for i in items]
+                ),
+            )
         )
-    ).one_or_none()
-    if existing is not None:
-        return existing
-    message = Message(
-        id=uuid.uuid4(),
-        resident_id=resident_id,
-        channel=channel,
-        title=title[:200],
-        body=body[:2000],
-        source_type=source_type,
-        source_id=source_id,
-        status=PENDING,
-        attempts=0,
-        created_at=at,
-    )
-    session.add(message)
+    }
+    queued: list[Message] = []
+    for item in items:
+        key = (item.source_type, item.source_id)
+        message = existing.get(key)
+        if message is None:
+            message = Message(
+                id=uuid.uuid4(),
+                resident_id=item.resident_id,
+                channel=channel,
+                title=item.title[:200],
+                body=item.body[:2000],
+                source_type=item.source_type,
+                source_id=item.source_id,
+                status=PENDING,
+                attempts=0,
+                created_at=at,
+            )
+            session.add(message)
+            existing[key] = message
+        queued.append(message)
     session.flush()
-    return message
+    return queued
 
 
 def dispatch_pending(
