@@ -57,7 +57,7 @@ from manbing.services import observations as observation_service
 from manbing.services import organisations as org_service
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
-from manbing.services.residents import _next_record_number
+from manbing.services.residents import next_record_number
 
 WRITABLE_TYPES = ("Patient", "Observation", "Condition", "Organization", "Practitioner")
 READ_ONLY_TYPES = (
@@ -478,7 +478,7 @@ class Store:
         org = self._actor_org()
         resident = Resident(
             id=uuid.uuid4(),
-            record_number=_next_record_number(self.session, org.division_code),
+            record_number=next_record_number(self.session, org.division_code),
             name=name,
             sex=sex,
             birth_date=birth,
