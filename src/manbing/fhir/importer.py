@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from manbing.fhir import bundle as bundle_ops
-from manbing.fhir.store import WRITABLE_TYPES, Store
+from manbing.fhir.store import IMPORTED_TYPES, Store
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
 from manbing.services.unit_of_work import UnitOfWork
@@ -149,7 +149,7 @@ def _supported(
             report.rejected.append(
                 RejectedEntry(where, rtype or "-", f"{method} entries are not imported")
             )
-        elif rtype not in WRITABLE_TYPES:
+        elif rtype not in IMPORTED_TYPES:
             report.skipped[rtype] += 1
         else:
             kept.append(entry)

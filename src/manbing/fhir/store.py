@@ -21,6 +21,7 @@ from manbing.db.models import (
     Device,
     Enrolment,
     FollowUp,
+    FollowUpMedication,
     MedicationStatement,
     Observation,
     Organization,
@@ -43,6 +44,7 @@ from manbing.domain.residents import (
     validate_name,
 )
 from manbing.domain.values import Sex
+from manbing.fhir import writes
 from manbing.fhir.auth import Scopes
 from manbing.fhir.codec import condition as condition_codec
 from manbing.fhir.codec import observation as observation_codec
@@ -53,24 +55,17 @@ from manbing.fhir.codec import readonly as readonly_codec
 from manbing.fhir.codec.common import LOINC, SHANGHAI, is_valid_id, parse_datetime
 from manbing.fhir.errors import FhirError
 from manbing.services import access, audit
+from manbing.services import followups as followup_service
 from manbing.services import observations as observation_service
 from manbing.services import organisations as org_service
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
 from manbing.services.residents import next_record_number
 
-WRITABLE_TYPES = ("Patient", "Observation", "Condition", "Organization", "Practitioner")
-READ_ONLY_TYPES = (
-    "CareTeam",
-    "Device",
-    "MedicationStatement",
-    "CarePlan",
-    "AuditEvent",
-    "Encounter",
-    "Appointment",
-    "ServiceRequest",
-    "Task",
-)
+# what ``manbing fhir import`` loads (the other writable types are skipped and counted)
+IMPORTED_TYPES = ("Patient", "Observation", "Condition", "Organization", "Practitioner")
+WRITABLE_TYPES = IMPORTED_TYPES + writes.WORKFLOW_TYPES
+READ_ONLY_TYPES = ("AuditEvent",)
 SUPPORTED_TYPES = WRITABLE_TYPES + READ_ONLY_TYPES
 _READ_ONLY: dict[str, tuple[Any, Any, Any, Callable[[Any], dict[str, Any]]]] = {
     # type: (model, resident column, last-updated column, codec)
@@ -112,6 +107,7 @@ SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     "CareTeam": ("name",),
     "Device": ("patient",),
     "MedicationStatement": ("patient", "subject"),
+    "MedicationRequest": ("patient", "subject", "encounter"),
     "CarePlan": ("patient", "subject"),
     "AuditEvent": ("patient",),
     "Encounter": ("patient", "subject"),
@@ -253,7 +249,8 @@ class Store:
         if row is None:
             raise NotFound(f"未找到{resource_type}", f"{resource_type}/{raw_id} not found")
         if audited and resource_type not in ("Organization", "Practitioner", "CareTeam"):
-            self._audit(AuditAction.READ, resource_type.lower(), row.id, row.resident_id)
+            owner = row.follow_up if resource_type == "MedicationRequest" else row
+            self._audit(AuditAction.READ, resource_type.lower(), row.id, owner.resident_id)
         return self._to_fhir(resource_type, row)
 
     def search(
@@ -340,6 +337,10 @@ class Store:
             return self._create_organization(resource)
         if resource_type == "Practitioner":
             return self._create_practitioner(resource)
+        if resource_type in writes.WORKFLOW_TYPES:
+            new_id, row = writes.create(self, resource_type, resource)
+            self.session.flush()
+            return Written(resource_type, new_id, True, self._to_fhir(resource_type, row))
         raise FhirError(405, "not-supported", f"create is not supported for {resource_type}")
 
     def update(
@@ -358,6 +359,10 @@ class Store:
             return self._update_practitioner(raw_id, resource)
         if resource_type == "Organization":
             return self._update_organization(raw_id, resource)
+        if resource_type in writes.WORKFLOW_TYPES:
+            row = writes.update(self, resource_type, raw_id, resource)
+            self.session.flush()
+            return Written(resource_type, raw_id, False, self._to_fhir(resource_type, row))
         raise FhirError(405, "not-supported", f"update is not supported for {resource_type}")
 
     def match_patient(self, resource: Any, *, by_name: bool) -> str | None:
@@ -763,6 +768,14 @@ class Store:
         )
         return self._org
 
+    def one(self, resource_type: str, raw_id: str) -> Any:
+        """The row behind ``resource_type/raw_id`` in the actor's scope, else ``NotFound``."""
+        return self._one(resource_type, raw_id)
+
+    def base(self, resource_type: str) -> Select[Any]:
+        """The scoped SELECT of a resource type's rows."""
+        return self._base(resource_type)
+
     def _one(self, resource_type: str, raw_id: str) -> Any:
         row = self.session.scalars(
             self._base(resource_type).where(
@@ -808,6 +821,8 @@ class Store:
     def _id_column(resource_type: str) -> Any:
         if resource_type == "CareTeam":
             return Team.id
+        if resource_type == "MedicationRequest":
+            return FollowUpMedication.id
         if resource_type in _READ_ONLY:
             return _READ_ONLY[resource_type][0].id
         return {
@@ -848,6 +863,14 @@ class Store:
                 )
                 .options(selectinload(Team.members))
             )
+        if resource_type == "MedicationRequest":
+            return (
+                select(FollowUpMedication)
+                .join(FollowUp, FollowUp.id == FollowUpMedication.follow_up_id)
+                .join(Resident, Resident.id == FollowUp.resident_id)
+                .where(access.resident_filter(actor))
+                .options(selectinload(FollowUpMedication.follow_up))
+            )
         if resource_type in _READ_ONLY:
             model, resident_column = _READ_ONLY[resource_type][:2]
             stmt = (
@@ -871,6 +894,9 @@ class Store:
     def _to_fhir(self, resource_type: str, row: Any) -> dict[str, Any]:
         if resource_type == "CareTeam":
             return readonly_codec.care_team(row)
+        if resource_type == "MedicationRequest":
+            current = followup_service.is_latest_visit(self.session, row.follow_up_id)
+            return readonly_codec.medication_request(row, current=current)
         if resource_type in _READ_ONLY:
             return _READ_ONLY[resource_type][3](row)
         converters: dict[str, Callable[[Any], dict[str, Any]]] = {
@@ -898,6 +924,12 @@ class Store:
             if name == "_lastUpdated":
                 return date_clause(Team.updated_at, value)
             return Team.name.ilike(value.replace("%", "") + "%")
+        if resource_type == "MedicationRequest":
+            if name == "_lastUpdated":
+                return date_clause(FollowUp.updated_at, value)
+            if name == "encounter":
+                return self._subject(FollowUpMedication.follow_up_id, value)
+            return self._subject(FollowUp.resident_id, value)
         if name == "_lastUpdated" and resource_type in _READ_ONLY:
             return date_clause(_READ_ONLY[resource_type][2], value)
         if resource_type in _READ_ONLY:
