@@ -661,7 +661,9 @@ def test_the_capability_statement_lists_the_writes_and_the_refusals(doctor: Fhir
     by_type = {r["type"]: r for r in statement["rest"][0]["resource"]}
 
     def codes(rtype: str) -> set[str]:
-        return {i["code"] for i in by_type[rtype]["interaction"]}
+        found = {i["code"] for i in by_type[rtype]["interaction"]}
+        assert {"vread", "history-instance"} <= found
+        return found - {"vread", "history-instance"}
 
     for rtype in ("MedicationStatement", "MedicationRequest", "CareTeam", "CarePlan"):
         assert codes(rtype) == {"read", "search-type", "create", "update"}
@@ -676,6 +678,9 @@ def test_the_capability_statement_lists_the_writes_and_the_refusals(doctor: Fhir
     assert codes("AuditEvent") == {"read", "search-type"}
     assert "binding code" in by_type["Device"]["documentation"]
     assert by_type["Appointment"]["conditionalCreate"] is False
+    assert by_type["CarePlan"]["versioning"] == "versioned-update"
+    assert by_type["AuditEvent"]["versioning"] == "versioned"
+    assert by_type["Patient"]["readHistory"] is True
 
 
 # -------------------------------------------------------------------- MedicationRequest

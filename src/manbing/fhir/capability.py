@@ -30,7 +30,7 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
     for rtype in SUPPORTED_TYPES:
         params = [*SEARCH_PARAMS[rtype], "_id", "_lastUpdated"]
         writable = rtype not in READ_ONLY_TYPES
-        codes = ["read", "search-type"]
+        codes = ["read", "vread", "history-instance", "search-type"]
         codes += [
             action
             for action in ("create", "update")
@@ -39,8 +39,8 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
         resource: dict[str, Any] = {
             "type": rtype,
             "interaction": [{"code": c} for c in codes],
-            "versioning": "versioned" if rtype == "Patient" else "no-version",
-            "readHistory": False,
+            "versioning": "versioned-update" if "update" in codes else "versioned",
+            "readHistory": True,
             "updateCreate": False,
             "conditionalCreate": "create" in codes,
             "conditionalUpdate": False,

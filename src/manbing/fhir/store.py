@@ -44,7 +44,7 @@ from manbing.domain.residents import (
     validate_name,
 )
 from manbing.domain.values import Sex
-from manbing.fhir import writes
+from manbing.fhir import versions, writes
 from manbing.fhir.auth import Scopes
 from manbing.fhir.codec import condition as condition_codec
 from manbing.fhir.codec import observation as observation_codec
@@ -237,6 +237,45 @@ class Store:
     # ---------------------------------------------------------------- reading
     def read(self, resource_type: str, raw_id: str, *, audited: bool = True) -> dict[str, Any]:
         self.require_scope(resource_type, "read")
+        resource = self._current(resource_type, raw_id, audited=audited)
+        versions.stamp(self.session, resource_type, [resource])
+        return resource
+
+    def vread(self, resource_type: str, raw_id: str, version: str) -> dict[str, Any]:
+        """One version: the current one, or one stored by an earlier FHIR write."""
+        current = self.read(resource_type, raw_id)
+        if version == current["meta"]["versionId"]:
+            return current
+        self._require_history_access(resource_type)
+        found = (
+            versions.stored_version(self.session, resource_type, current["id"], int(version))
+            if version.isdigit()
+            else None
+        )
+        if found is None:
+            raise FhirError(
+                404, "not-found", f"{resource_type}/{raw_id} has no version {version!r}"
+            )
+        return found
+
+    def history(self, resource_type: str, raw_id: str) -> list[dict[str, Any]]:
+        """The versions of one resource, newest first (the current one at the top)."""
+        current = self.read(resource_type, raw_id)
+        self._require_history_access(resource_type)
+        stored = versions.history(self.session, resource_type, current["id"])
+        if stored and stored[0]["meta"]["versionId"] == current["meta"]["versionId"]:
+            stored = stored[1:]
+        return [current, *stored]
+
+    def _require_history_access(self, resource_type: str) -> None:
+        if resource_type == "Patient" and not self._unmasked():
+            raise FhirError(
+                403,
+                "forbidden",
+                "earlier Patient versions hold unmasked personal data: your role sees masked data",
+            )
+
+    def _current(self, resource_type: str, raw_id: str, *, audited: bool) -> dict[str, Any]:
         if resource_type == "Patient":
             resident = access.get_resident(self.session, self.actor, _uuid(raw_id, "Patient"))
             if audited:
@@ -290,6 +329,7 @@ class Store:
             stmt.order_by(self._id_column(resource_type)).limit(count).offset(offset)
         ).all()
         resources = [self._to_fhir(resource_type, row) for row in rows]
+        versions.stamp(self.session, resource_type, resources)
         included: list[dict[str, Any]] = []
         if include_patient and rows:
             ids = {row.resident_id for row in rows}
@@ -298,6 +338,7 @@ class Store:
             ).all()
             unmasked = self._unmasked()
             included = [patient_codec.to_fhir(r, unmasked=unmasked) for r in residents]
+            versions.stamp(self.session, "Patient", included)
         self._audit(
             AuditAction.SEARCH,
             resource_type.lower(),
@@ -326,6 +367,17 @@ class Store:
         ``source_key`` (an Observation or Condition's source fullUrl or id) makes a re-import of
         the same source record find the stored row instead of adding a second one.
         """
+        written = self._create(resource_type, resource, matched=matched, source_key=source_key)
+        if self.bulk:  # the importer keeps no history (see versions.py)
+            return written
+        resource_now = versions.record(
+            self.session, resource_type, dict(written.resource), self.clock.now()
+        )
+        return Written(written.resource_type, written.id, True, resource_now)
+
+    def _create(
+        self, resource_type: str, resource: Any, *, matched: bool, source_key: str | None
+    ) -> Written:
         self.require_scope(resource_type, "write")
         if resource_type == "Patient":
             return self._create_patient(resource, checked=matched)
@@ -349,8 +401,31 @@ class Store:
         self.require_scope(resource_type, "write")
         if isinstance(resource, dict) and resource.get("id") not in (None, raw_id):
             raise FhirError(400, "invalid", "the resource id differs from the URL id", "id")
+        if self.bulk and not if_match:
+            return self._update(resource_type, raw_id, resource)
+        current = self._current(resource_type, raw_id, audited=False)
+        fingerprint = versions.state(resource_type, current)
+        versions.stamp(self.session, resource_type, [current])
+        if if_match:
+            wanted = if_match.strip().removeprefix("W/").strip('"')
+            if wanted != current["meta"]["versionId"]:
+                raise FhirError(
+                    412,
+                    "conflict",
+                    f"version {current['meta']['versionId']} is current, not {if_match}",
+                )
+        if self.bulk:
+            return self._update(resource_type, raw_id, resource)
+        versions.keep_current(self.session, resource_type, current, fingerprint, self.clock.now())
+        written = self._update(resource_type, raw_id, resource)
+        resource_now = versions.record(
+            self.session, resource_type, dict(written.resource), self.clock.now()
+        )
+        return Written(written.resource_type, written.id, False, resource_now)
+
+    def _update(self, resource_type: str, raw_id: str, resource: Any) -> Written:
         if resource_type == "Patient":
-            return self._update_patient(raw_id, resource, if_match)
+            return self._update_patient(raw_id, resource)
         if resource_type == "Condition":
             return self._update_condition(raw_id, resource)
         if resource_type == "Observation":
@@ -512,13 +587,9 @@ class Store:
             "Patient", str(resident.id), True, patient_codec.to_fhir(resident, unmasked=True)
         )
 
-    def _update_patient(self, raw_id: str, resource: Any, if_match: str | None) -> Written:
+    def _update_patient(self, raw_id: str, resource: Any) -> Written:
         access.require(self.actor, Permission.WRITE_RESIDENTS)
         resident = access.get_resident(self.session, self.actor, _uuid(raw_id, "Patient"))
-        if if_match and if_match.strip().removeprefix("W/").strip('"') != str(resident.version):
-            raise FhirError(
-                412, "conflict", f"version {resident.version} is current, not {if_match}"
-            )
         draft = patient_codec.parse(resource)
         name, sex, birth, id_number, phone = self._patient_fields(draft)
         if id_number and id_number != resident.id_number:

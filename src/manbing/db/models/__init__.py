@@ -1,7 +1,12 @@
 """Every mapped table; import this package to register them all on ``Base.metadata``."""
 
 from manbing.db.models.assessments import HealthCheck, RiskAssessment, ScreeningResult
-from manbing.db.models.conditions import Condition, FhirClient
+from manbing.db.models.conditions import (
+    Condition,
+    FhirClient,
+    FhirExportJob,
+    FhirResourceVersion,
+)
 from manbing.db.models.dtx import DoseConfirmation, DtxEnrolment, DtxLesson, DtxPackage
 from manbing.db.models.followups import FollowUp, FollowUpMedication
 from manbing.db.models.geo import Division, Organization
@@ -32,6 +37,8 @@ __all__ = [
     "Enrolment",
     "EnrolmentStatusChange",
     "FhirClient",
+    "FhirExportJob",
+    "FhirResourceVersion",
     "FollowUp",
     "FollowUpMedication",
     "HealthCheck",
