@@ -47,6 +47,8 @@ def device(row: Device) -> dict[str, Any]:
         "serialNumber": row.serial,
         "type": {"coding": [{"system": DEVICE_KIND_SYSTEM, "code": row.kind}]},
     }
+    if row.bound_at:
+        body["meta"]["lastUpdated"] = instant(row.bound_at)
     if row.manufacturer:
         body["manufacturer"] = row.manufacturer
     if row.model:
