@@ -19,7 +19,7 @@ from manbing.db.models import (
     Referral,
     Team,
 )
-from manbing.domain.errors import InvalidInput, NotFound
+from manbing.domain.errors import InvalidInput
 from manbing.domain.organisations import Permission
 from manbing.domain.programmes import EnrolmentStatus
 from manbing.domain.referrals import ReferralStatus
@@ -83,13 +83,6 @@ def _refuse(action: str, resource_type: str) -> None:
     reason = REFUSED.get((action, resource_type))
     if reason is not None:
         raise FhirError(405, "not-supported", f"{action} of {resource_type} is refused: {reason}")
-
-
-def _id(raw: str, resource_type: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError as exc:
-        raise NotFound(f"未找到{resource_type}", f"{resource_type}/{raw} not found") from exc
 
 
 def create(store: Store, resource_type: str, resource: Any) -> tuple[str, Any]:
