@@ -66,6 +66,7 @@ def test_metadata_is_a_capability_statement_listing_the_supported_resources(
         "CareTeam",
         "Device",
         "MedicationStatement",
+        "MedicationRequest",
         "CarePlan",
         "AuditEvent",
         "Encounter",
@@ -74,7 +75,8 @@ def test_metadata_is_a_capability_statement_listing_the_supported_resources(
         "Task",
     }
     audit = next(r for r in body["rest"][0]["resource"] if r["type"] == "AuditEvent")
-    assert [i["code"] for i in audit["interaction"]] == ["read", "search-type"]
+    codes = [i["code"] for i in audit["interaction"]]
+    assert codes == ["read", "vread", "history-instance", "search-type"]
 
 
 def test_an_anonymous_read_is_refused_with_an_operation_outcome(client: TestClient) -> None:

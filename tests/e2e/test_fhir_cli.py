@@ -84,3 +84,28 @@ def test_fhir_client_add_prints_credentials_once(
         ],
     )
     assert refused.exit_code == 2
+
+
+def test_fhir_import_refuses_a_file_with_a_nul_character_and_says_why(
+    default_backend_url: str, app_db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    _register()
+    (tmp_path / "nul.json").write_text(
+        '{"resourceType":"Patient","name":[{"text":"\\u0000"}],"birthDate":"1960-01-01"}'
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "fhir",
+            "import",
+            str(tmp_path),
+            "--user",
+            "doctor",
+            "--database-url",
+            default_backend_url,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "rejected: 1" in result.output
+    assert "NUL character (U+0000)" in result.output
+    assert "created:" not in result.output

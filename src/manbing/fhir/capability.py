@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from manbing.fhir import writes
 from manbing.fhir.store import COMMON_PARAMS, READ_ONLY_TYPES, SEARCH_PARAMS, SUPPORTED_TYPES
 
 _PARAM_TYPES = {
@@ -18,6 +19,7 @@ _PARAM_TYPES = {
     "date": "date",
     "category": "token",
     "clinical-status": "token",
+    "encounter": "reference",
     "_id": "token",
     "_lastUpdated": "date",
 }
@@ -28,14 +30,19 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
     for rtype in SUPPORTED_TYPES:
         params = [*SEARCH_PARAMS[rtype], "_id", "_lastUpdated"]
         writable = rtype not in READ_ONLY_TYPES
-        codes = ("read", "search-type", "create", "update") if writable else ("read", "search-type")
+        codes = ["read", "vread", "history-instance", "search-type"]
+        codes += [
+            action
+            for action in ("create", "update")
+            if writable and (action, rtype) not in writes.REFUSED
+        ]
         resource: dict[str, Any] = {
             "type": rtype,
             "interaction": [{"code": c} for c in codes],
-            "versioning": "versioned" if rtype == "Patient" else "no-version",
-            "readHistory": False,
+            "versioning": "versioned-update" if "update" in codes else "versioned",
+            "readHistory": True,
             "updateCreate": False,
-            "conditionalCreate": writable,
+            "conditionalCreate": "create" in codes,
             "conditionalUpdate": False,
             "conditionalDelete": "not-supported",
             "searchParam": [{"name": p, "type": _PARAM_TYPES[p]} for p in params],
@@ -47,6 +54,9 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
                     "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
                 }
             ]
+        refused = [reason for (action, t), reason in writes.REFUSED.items() if t == rtype]
+        if refused:
+            resource["documentation"] = "Refused on purpose: " + "; ".join(refused)
         if rtype == "Observation":
             resource["searchInclude"] = ["Observation:patient", "Observation:subject"]
         resources.append(resource)

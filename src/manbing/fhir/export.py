@@ -1,8 +1,10 @@
 """Bulk Data ``$export`` (system, Patient, Group): kick-off, status polling, NDJSON files.
 
-A job runs in a background thread and writes ``<export_dir>/<job>/<Type>.ndjson`` plus
-``manifest.json`` when done; ``job.json`` records who asked, so only that user may poll or
-download. ``Group/<organisation id>`` stands for the residents managed in that organisation's
+A job runs in a background thread and writes ``<export_dir>/<job>/<Type>.ndjson``; its state
+(who asked, running/done/failed, the manifest, the failure reason) is a ``fhir_export_jobs`` row,
+so polling and download keep working after a restart. Only the requesting user may poll or
+download. On start-up ``recover`` marks the jobs a stopped server left running as failed, with the
+reason. ``Group/<organisation id>`` stands for the residents managed in that organisation's
 subtree (the platform has no other kind of group).
 """
 
@@ -19,10 +21,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from manbing.db.models import Organization, Resident
+from manbing.db.models import FhirExportJob, Organization, Resident
 from manbing.domain.audit import AuditAction
 from manbing.domain.errors import NotFound
 from manbing.domain.organisations import Permission
+from manbing.fhir import versions
 from manbing.fhir.auth import Scopes
 from manbing.fhir.codec.common import instant, parse_datetime
 from manbing.fhir.errors import FhirError
@@ -35,6 +38,7 @@ from manbing.services.unit_of_work import UnitOfWork
 PATIENT_TYPES = ("Patient", "Observation", "Condition")
 SYSTEM_TYPES = ("Organization", "Practitioner", *PATIENT_TYPES)
 _BATCH = 2000
+RUNNING, DONE, FAILED = "running", "done", "failed"
 
 
 def _resident_column(rtype: str) -> Any:
@@ -61,6 +65,14 @@ def resources(
     store: Store, rtype: str, *, since: datetime | None, org_id: uuid.UUID | None
 ) -> Iterator[dict[str, Any]]:
     """Every resource of ``rtype`` in the actor's scope (and the group's, if any), streamed."""
+    return versions.stamp_stream(
+        store.session, rtype, _rendered(store, rtype, since=since, org_id=org_id)
+    )
+
+
+def _rendered(
+    store: Store, rtype: str, *, since: datetime | None, org_id: uuid.UUID | None
+) -> Iterator[dict[str, Any]]:
     stmt = store._base(rtype)
     if since is not None:
         stmt = stmt.where(_last_updated(rtype) >= since)
@@ -123,15 +135,23 @@ def kick_off(
             raise NotFound("未找到该组", f"Group/{group_id} not found") from exc
         with uow() as unit:
             access.require_org_in_scope(unit.session, actor, org_id)
+    if actor.user_id is None:
+        raise FhirError(403, "forbidden", "an export needs a user account to own it")
     job = uuid.uuid4().hex
     folder = export_dir / job
     folder.mkdir(parents=True)
     started = clock.now()
-    (folder / "job.json").write_text(
-        json.dumps(
-            {"user_id": str(actor.user_id), "request": base_url, "started": instant(started)}
+    with uow() as unit:
+        unit.session.add(
+            FhirExportJob(
+                id=job,
+                user_id=actor.user_id,
+                status=RUNNING,
+                request_url=base_url[:2000],
+                started_at=started,
+            )
         )
-    )
+        unit.commit()
     thread = threading.Thread(
         target=_run,
         args=(uow, clock, actor, folder, types, since, org_id, base_url, started, scopes),
@@ -184,7 +204,6 @@ def _run(
 ) -> None:
     base = request_url.split("/$export")[0].rsplit("/Patient", 1)[0].rsplit("/Group/", 1)[0]
     output: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
     try:
         with uow() as unit:
             store = Store(unit.session, actor, clock, scopes)
@@ -206,50 +225,83 @@ def _run(
                 entity_id=folder.name,
                 detail={"types": list(types), "counts": {o["type"]: o["count"] for o in output}},
             )
+            job = unit.session.get(FhirExportJob, folder.name)
+            assert job is not None
+            job.status, job.finished_at = DONE, clock.now()
+            job.manifest = {
+                "transactionTime": instant(started),
+                "request": request_url,
+                "requiresAccessToken": True,
+                "output": output,
+                "error": [],
+            }
             unit.commit()
-    except Exception as exc:  # the manifest reports the failure to the poller
-        errors.append({"type": "OperationOutcome", "error": str(exc)})
-        (folder / "error.json").write_text(json.dumps({"error": str(exc)}))
-        return
-    manifest = {
-        "transactionTime": instant(started),
-        "request": request_url,
-        "requiresAccessToken": True,
-        "output": output,
-        "error": errors,
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    except Exception as exc:  # the status endpoint reports the failure to the poller
+        _fail(uow, folder.name, f"the export failed: {exc}", clock.now())
 
 
-def _job_folder(export_dir: Path, actor: Actor, job: str) -> Path:
-    folder = export_dir / job
-    if not job.isalnum() or not (folder / "job.json").is_file():
-        raise NotFound("未找到导出任务", f"export job {job} not found")
-    owner = json.loads((folder / "job.json").read_text())["user_id"]
-    if owner != str(actor.user_id):
-        raise NotFound("未找到导出任务", f"export job {job} not found")
-    return folder
+def _fail(uow: Callable[[], UnitOfWork], job_id: str, reason: str, at: datetime) -> None:
+    with uow() as unit:
+        job = unit.session.get(FhirExportJob, job_id)
+        if job is not None:
+            job.status, job.error, job.finished_at = FAILED, reason[:2000], at
+            unit.commit()
 
 
-def status(export_dir: Path, actor: Actor, job: str) -> dict[str, Any] | None:
-    """The manifest when done, ``None`` while running; a failed job raises."""
-    folder = _job_folder(export_dir, actor, job)
-    if (folder / "error.json").is_file():
-        error = json.loads((folder / "error.json").read_text())["error"]
-        raise FhirError(500, "exception", f"the export failed: {error}")
-    if not (folder / "manifest.json").is_file():
+def recover(uow: Callable[[], UnitOfWork], clock: Clock) -> int:
+    """At start-up: jobs still ``running`` belonged to a server that stopped; mark them failed.
+
+    (Jobs run in a thread of the server process; one process serves exports.)
+    """
+    now = clock.now()
+    with uow() as unit:
+        stale = list(
+            unit.session.scalars(select(FhirExportJob).where(FhirExportJob.status == RUNNING))
+        )
+        for job in stale:
+            job.status, job.finished_at = FAILED, now
+            job.error = (
+                f"the server restarted at {instant(now)} while the job ran; "
+                "its files are incomplete: start a new export"
+            )
+        unit.commit()
+    return len(stale)
+
+
+def _job(uow: Callable[[], UnitOfWork], actor: Actor, job_id: str) -> FhirExportJob:
+    with uow() as unit:
+        job = unit.session.get(FhirExportJob, job_id) if job_id.isalnum() else None
+        if job is None or job.user_id != actor.user_id:
+            raise NotFound("未找到导出任务", f"export job {job_id} not found")
+        unit.session.expunge(job)
+        return job
+
+
+def status(uow: Callable[[], UnitOfWork], actor: Actor, job_id: str) -> dict[str, Any] | None:
+    """The manifest when done, ``None`` while running; a failed job raises with its reason."""
+    job = _job(uow, actor, job_id)
+    if job.status == FAILED:
+        raise FhirError(500, "exception", job.error or "the export failed")
+    if job.status != DONE or job.manifest is None:
         return None
-    manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
-    return manifest
+    return dict(job.manifest)
 
 
-def file(export_dir: Path, actor: Actor, job: str, name: str) -> bytes:
-    folder = _job_folder(export_dir, actor, job)
-    path = folder / name
-    if not name.endswith(".ndjson") or "/" in name or not path.is_file():
+def file(
+    uow: Callable[[], UnitOfWork], export_dir: Path, actor: Actor, job_id: str, name: str
+) -> bytes:
+    job = _job(uow, actor, job_id)
+    path = export_dir / job.id / name
+    if job.status != DONE or not name.endswith(".ndjson") or "/" in name or not path.is_file():
         raise NotFound("未找到导出文件", f"export file {name} not found")
     return path.read_bytes()
 
 
-def delete(export_dir: Path, actor: Actor, job: str) -> None:
-    shutil.rmtree(_job_folder(export_dir, actor, job))
+def delete(uow: Callable[[], UnitOfWork], export_dir: Path, actor: Actor, job_id: str) -> None:
+    job = _job(uow, actor, job_id)
+    with uow() as unit:
+        found = unit.session.get(FhirExportJob, job.id)
+        if found is not None:
+            unit.session.delete(found)
+        unit.commit()
+    shutil.rmtree(export_dir / job.id, ignore_errors=True)

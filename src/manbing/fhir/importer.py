@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from manbing.fhir import bundle as bundle_ops
-from manbing.fhir.store import WRITABLE_TYPES, Store
+from manbing.fhir.store import IMPORTED_TYPES, Store
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
 from manbing.services.unit_of_work import UnitOfWork
@@ -66,6 +66,28 @@ def files_under(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson") and p.is_file())
 
 
+NUL_REASON = "the file holds a NUL character (U+0000), which cannot be stored; nothing was loaded"
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def _has_nul(text: str, parsed: Any) -> bool:
+    """A NUL decoded from a ``\\u0000`` escape (raw NUL bytes are refused before parsing).
+
+    PostgreSQL text and JSON columns cannot hold U+0000: the whole file (or NDJSON line) is refused.
+    The text test is a cheap filter; the walk rules out an escaped backslash before ``u0000``.
+    """
+    return "\\u0000" in text and _holds_nul(parsed)
+
+
 def _units(path: Path, report: ImportReport) -> Iterator[_Unit]:
     loose: list[dict[str, Any]] = []
     for file in files_under(path):
@@ -73,18 +95,28 @@ def _units(path: Path, report: ImportReport) -> Iterator[_Unit]:
         source = str(file)
         try:
             if file.suffix == ".ndjson":
-                resources = [
-                    json.loads(line)
-                    for line in file.read_text("utf-8").splitlines()
-                    if line.strip()
-                ]
-                loose += [
-                    {"resource": r, "source": f"{source}:{n}"} for n, r in enumerate(resources, 1)
-                ]
+                for n, line in enumerate(file.read_text("utf-8").splitlines(), 1):
+                    if not line.strip():
+                        continue
+                    if "\x00" in line:
+                        report.rejected.append(RejectedEntry(f"{source}:{n}", "?", NUL_REASON))
+                        continue
+                    resource = json.loads(line)
+                    if _has_nul(line, resource):
+                        report.rejected.append(RejectedEntry(f"{source}:{n}", "?", NUL_REASON))
+                        continue
+                    loose.append({"resource": resource, "source": f"{source}:{n}"})
                 continue
-            data = json.loads(file.read_text("utf-8"))
+            text = file.read_text("utf-8")
+            if "\x00" in text:
+                report.rejected.append(RejectedEntry(source, "?", NUL_REASON))
+                continue
+            data = json.loads(text)
         except (OSError, ValueError) as exc:
             report.rejected.append(RejectedEntry(source, "?", f"unreadable file: {exc}"))
+            continue
+        if _has_nul(text, data):
+            report.rejected.append(RejectedEntry(source, "?", NUL_REASON))
             continue
         if not isinstance(data, dict):
             report.rejected.append(RejectedEntry(source, "?", "not a FHIR resource"))
@@ -117,7 +149,7 @@ def _supported(
             report.rejected.append(
                 RejectedEntry(where, rtype or "-", f"{method} entries are not imported")
             )
-        elif rtype not in WRITABLE_TYPES:
+        elif rtype not in IMPORTED_TYPES:
             report.skipped[rtype] += 1
         else:
             kept.append(entry)

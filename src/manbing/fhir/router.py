@@ -57,6 +57,11 @@ class FhirContext:
     scopes: Scopes | None = None  # a system client's token scopes; None for a signed-in user
 
 
+def recover_exports(uow: Callable[[], UnitOfWork], clock: Clock) -> int:
+    """At start-up: mark the export jobs a stopped server left running as failed."""
+    return export.recover(uow, clock)
+
+
 def error_response(error: FhirError) -> FhirResponse:
     return FhirResponse(
         error.status, outcome(error.code, error.diagnostics, expression=error.expression)
@@ -126,9 +131,44 @@ def _dispatch(request: FhirRequest, context: FhirContext) -> FhirResponse:
                 )
                 uow.commit()
             return FhirResponse(200, written.resource, _version_headers(written.resource))
+    elif len(parts) in (3, 4) and parts[2] == "_history" and method == "GET":
+        return _history(context, actor, rtype, parts[1], parts[3] if len(parts) == 4 else None)
     else:
         raise FhirError(404, "not-found", f"no such endpoint {request.path!r}")
     raise FhirError(405, "not-supported", f"{method} is not supported on {request.path!r}")
+
+
+def _history(
+    context: FhirContext, actor: Actor, rtype: str, raw_id: str, version: str | None
+) -> FhirResponse:
+    """vread (``[type]/[id]/_history/[vid]``) or the instance history (``[type]/[id]/_history``)."""
+    with context.uow() as uow:
+        store = Store(uow.session, actor, context.clock, context.scopes)
+        if version is not None:
+            resource = store.vread(rtype, raw_id, version)
+            uow.commit()
+            return FhirResponse(200, resource, _version_headers(resource))
+        found = store.history(rtype, raw_id)
+        uow.commit()
+    entries = []
+    for resource in found:
+        vid = resource["meta"]["versionId"]
+        response: dict[str, str] = {
+            "status": "201 Created" if vid == "1" else "200 OK",
+            "etag": f'W/"{vid}"',
+        }
+        if resource["meta"].get("lastUpdated"):
+            response["lastModified"] = resource["meta"]["lastUpdated"]
+        entries.append(
+            {
+                "fullUrl": f"{context.base_url}/{rtype}/{raw_id}/_history/{vid}",
+                "resource": resource,
+                "request": {"method": "POST" if vid == "1" else "PUT", "url": f"{rtype}/{raw_id}"},
+                "response": response,
+            }
+        )
+    bundle = {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
+    return FhirResponse(200, bundle)
 
 
 def _version_headers(resource: Mapping[str, Any]) -> dict[str, str]:
@@ -238,14 +278,14 @@ def _operation(
     folder = _export_dir(context)
     if parts[0] == "$export-status" and len(parts) == 2:
         if method == "DELETE":
-            export.delete(folder, actor, parts[1])
+            export.delete(context.uow, folder, actor, parts[1])
             return FhirResponse(202, None)
-        manifest = export.status(folder, actor, parts[1])
+        manifest = export.status(context.uow, actor, parts[1])
         if manifest is None:
             return FhirResponse(202, None, {"X-Progress": "in progress", "Retry-After": "1"})
         return FhirResponse(200, manifest, content_type="application/json")
     if parts[0] == "$export-file" and len(parts) == 3 and method == "GET":
-        data = export.file(folder, actor, parts[1], parts[2])
+        data = export.file(context.uow, folder, actor, parts[1], parts[2])
         return FhirResponse(200, None, content=data, content_type="application/fhir+ndjson")
     if parts[-1] == "$export" and method == "GET":
         if parts == ["$export"]:

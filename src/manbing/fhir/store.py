@@ -21,6 +21,7 @@ from manbing.db.models import (
     Device,
     Enrolment,
     FollowUp,
+    FollowUpMedication,
     MedicationStatement,
     Observation,
     Organization,
@@ -43,6 +44,7 @@ from manbing.domain.residents import (
     validate_name,
 )
 from manbing.domain.values import Sex
+from manbing.fhir import versions, writes
 from manbing.fhir.auth import Scopes
 from manbing.fhir.codec import condition as condition_codec
 from manbing.fhir.codec import observation as observation_codec
@@ -53,24 +55,17 @@ from manbing.fhir.codec import readonly as readonly_codec
 from manbing.fhir.codec.common import LOINC, SHANGHAI, is_valid_id, parse_datetime
 from manbing.fhir.errors import FhirError
 from manbing.services import access, audit
+from manbing.services import followups as followup_service
 from manbing.services import observations as observation_service
 from manbing.services import organisations as org_service
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
-from manbing.services.residents import _next_record_number
+from manbing.services.residents import next_record_number
 
-WRITABLE_TYPES = ("Patient", "Observation", "Condition", "Organization", "Practitioner")
-READ_ONLY_TYPES = (
-    "CareTeam",
-    "Device",
-    "MedicationStatement",
-    "CarePlan",
-    "AuditEvent",
-    "Encounter",
-    "Appointment",
-    "ServiceRequest",
-    "Task",
-)
+# what ``manbing fhir import`` loads (the other writable types are skipped and counted)
+IMPORTED_TYPES = ("Patient", "Observation", "Condition", "Organization", "Practitioner")
+WRITABLE_TYPES = IMPORTED_TYPES + writes.WORKFLOW_TYPES
+READ_ONLY_TYPES = ("AuditEvent",)
 SUPPORTED_TYPES = WRITABLE_TYPES + READ_ONLY_TYPES
 _READ_ONLY: dict[str, tuple[Any, Any, Any, Callable[[Any], dict[str, Any]]]] = {
     # type: (model, resident column, last-updated column, codec)
@@ -112,6 +107,7 @@ SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     "CareTeam": ("name",),
     "Device": ("patient",),
     "MedicationStatement": ("patient", "subject"),
+    "MedicationRequest": ("patient", "subject", "encounter"),
     "CarePlan": ("patient", "subject"),
     "AuditEvent": ("patient",),
     "Encounter": ("patient", "subject"),
@@ -241,6 +237,45 @@ class Store:
     # ---------------------------------------------------------------- reading
     def read(self, resource_type: str, raw_id: str, *, audited: bool = True) -> dict[str, Any]:
         self.require_scope(resource_type, "read")
+        resource = self._current(resource_type, raw_id, audited=audited)
+        versions.stamp(self.session, resource_type, [resource])
+        return resource
+
+    def vread(self, resource_type: str, raw_id: str, version: str) -> dict[str, Any]:
+        """One version: the current one, or one stored by an earlier FHIR write."""
+        current = self.read(resource_type, raw_id)
+        if version == current["meta"]["versionId"]:
+            return current
+        self._require_history_access(resource_type)
+        found = (
+            versions.stored_version(self.session, resource_type, current["id"], int(version))
+            if version.isdigit()
+            else None
+        )
+        if found is None:
+            raise FhirError(
+                404, "not-found", f"{resource_type}/{raw_id} has no version {version!r}"
+            )
+        return found
+
+    def history(self, resource_type: str, raw_id: str) -> list[dict[str, Any]]:
+        """The versions of one resource, newest first (the current one at the top)."""
+        current = self.read(resource_type, raw_id)
+        self._require_history_access(resource_type)
+        stored = versions.history(self.session, resource_type, current["id"])
+        if stored and stored[0]["meta"]["versionId"] == current["meta"]["versionId"]:
+            stored = stored[1:]
+        return [current, *stored]
+
+    def _require_history_access(self, resource_type: str) -> None:
+        if resource_type == "Patient" and not self._unmasked():
+            raise FhirError(
+                403,
+                "forbidden",
+                "earlier Patient versions hold unmasked personal data: your role sees masked data",
+            )
+
+    def _current(self, resource_type: str, raw_id: str, *, audited: bool) -> dict[str, Any]:
         if resource_type == "Patient":
             resident = access.get_resident(self.session, self.actor, _uuid(raw_id, "Patient"))
             if audited:
@@ -253,7 +288,8 @@ class Store:
         if row is None:
             raise NotFound(f"未找到{resource_type}", f"{resource_type}/{raw_id} not found")
         if audited and resource_type not in ("Organization", "Practitioner", "CareTeam"):
-            self._audit(AuditAction.READ, resource_type.lower(), row.id, row.resident_id)
+            owner = row.follow_up if resource_type == "MedicationRequest" else row
+            self._audit(AuditAction.READ, resource_type.lower(), row.id, owner.resident_id)
         return self._to_fhir(resource_type, row)
 
     def search(
@@ -293,6 +329,7 @@ class Store:
             stmt.order_by(self._id_column(resource_type)).limit(count).offset(offset)
         ).all()
         resources = [self._to_fhir(resource_type, row) for row in rows]
+        versions.stamp(self.session, resource_type, resources)
         included: list[dict[str, Any]] = []
         if include_patient and rows:
             ids = {row.resident_id for row in rows}
@@ -301,6 +338,7 @@ class Store:
             ).all()
             unmasked = self._unmasked()
             included = [patient_codec.to_fhir(r, unmasked=unmasked) for r in residents]
+            versions.stamp(self.session, "Patient", included)
         self._audit(
             AuditAction.SEARCH,
             resource_type.lower(),
@@ -329,6 +367,17 @@ class Store:
         ``source_key`` (an Observation or Condition's source fullUrl or id) makes a re-import of
         the same source record find the stored row instead of adding a second one.
         """
+        written = self._create(resource_type, resource, matched=matched, source_key=source_key)
+        if self.bulk:  # the importer keeps no history (see versions.py)
+            return written
+        resource_now = versions.record(
+            self.session, resource_type, dict(written.resource), self.clock.now()
+        )
+        return Written(written.resource_type, written.id, True, resource_now)
+
+    def _create(
+        self, resource_type: str, resource: Any, *, matched: bool, source_key: str | None
+    ) -> Written:
         self.require_scope(resource_type, "write")
         if resource_type == "Patient":
             return self._create_patient(resource, checked=matched)
@@ -340,6 +389,10 @@ class Store:
             return self._create_organization(resource)
         if resource_type == "Practitioner":
             return self._create_practitioner(resource)
+        if resource_type in writes.WORKFLOW_TYPES:
+            new_id, row = writes.create(self, resource_type, resource)
+            self.session.flush()
+            return Written(resource_type, new_id, True, self._to_fhir(resource_type, row))
         raise FhirError(405, "not-supported", f"create is not supported for {resource_type}")
 
     def update(
@@ -348,8 +401,31 @@ class Store:
         self.require_scope(resource_type, "write")
         if isinstance(resource, dict) and resource.get("id") not in (None, raw_id):
             raise FhirError(400, "invalid", "the resource id differs from the URL id", "id")
+        if self.bulk and not if_match:
+            return self._update(resource_type, raw_id, resource)
+        current = self._current(resource_type, raw_id, audited=False)
+        fingerprint = versions.state(resource_type, current)
+        versions.stamp(self.session, resource_type, [current])
+        if if_match:
+            wanted = if_match.strip().removeprefix("W/").strip('"')
+            if wanted != current["meta"]["versionId"]:
+                raise FhirError(
+                    412,
+                    "conflict",
+                    f"version {current['meta']['versionId']} is current, not {if_match}",
+                )
+        if self.bulk:
+            return self._update(resource_type, raw_id, resource)
+        versions.keep_current(self.session, resource_type, current, fingerprint, self.clock.now())
+        written = self._update(resource_type, raw_id, resource)
+        resource_now = versions.record(
+            self.session, resource_type, dict(written.resource), self.clock.now()
+        )
+        return Written(written.resource_type, written.id, False, resource_now)
+
+    def _update(self, resource_type: str, raw_id: str, resource: Any) -> Written:
         if resource_type == "Patient":
-            return self._update_patient(raw_id, resource, if_match)
+            return self._update_patient(raw_id, resource)
         if resource_type == "Condition":
             return self._update_condition(raw_id, resource)
         if resource_type == "Observation":
@@ -358,6 +434,10 @@ class Store:
             return self._update_practitioner(raw_id, resource)
         if resource_type == "Organization":
             return self._update_organization(raw_id, resource)
+        if resource_type in writes.WORKFLOW_TYPES:
+            row = writes.update(self, resource_type, raw_id, resource)
+            self.session.flush()
+            return Written(resource_type, raw_id, False, self._to_fhir(resource_type, row))
         raise FhirError(405, "not-supported", f"update is not supported for {resource_type}")
 
     def match_patient(self, resource: Any, *, by_name: bool) -> str | None:
@@ -478,7 +558,7 @@ class Store:
         org = self._actor_org()
         resident = Resident(
             id=uuid.uuid4(),
-            record_number=_next_record_number(self.session, org.division_code),
+            record_number=next_record_number(self.session, org.division_code),
             name=name,
             sex=sex,
             birth_date=birth,
@@ -507,13 +587,9 @@ class Store:
             "Patient", str(resident.id), True, patient_codec.to_fhir(resident, unmasked=True)
         )
 
-    def _update_patient(self, raw_id: str, resource: Any, if_match: str | None) -> Written:
+    def _update_patient(self, raw_id: str, resource: Any) -> Written:
         access.require(self.actor, Permission.WRITE_RESIDENTS)
         resident = access.get_resident(self.session, self.actor, _uuid(raw_id, "Patient"))
-        if if_match and if_match.strip().removeprefix("W/").strip('"') != str(resident.version):
-            raise FhirError(
-                412, "conflict", f"version {resident.version} is current, not {if_match}"
-            )
         draft = patient_codec.parse(resource)
         name, sex, birth, id_number, phone = self._patient_fields(draft)
         if id_number and id_number != resident.id_number:
@@ -763,6 +839,14 @@ class Store:
         )
         return self._org
 
+    def one(self, resource_type: str, raw_id: str) -> Any:
+        """The row behind ``resource_type/raw_id`` in the actor's scope, else ``NotFound``."""
+        return self._one(resource_type, raw_id)
+
+    def base(self, resource_type: str) -> Select[Any]:
+        """The scoped SELECT of a resource type's rows."""
+        return self._base(resource_type)
+
     def _one(self, resource_type: str, raw_id: str) -> Any:
         row = self.session.scalars(
             self._base(resource_type).where(
@@ -808,6 +892,8 @@ class Store:
     def _id_column(resource_type: str) -> Any:
         if resource_type == "CareTeam":
             return Team.id
+        if resource_type == "MedicationRequest":
+            return FollowUpMedication.id
         if resource_type in _READ_ONLY:
             return _READ_ONLY[resource_type][0].id
         return {
@@ -848,6 +934,14 @@ class Store:
                 )
                 .options(selectinload(Team.members))
             )
+        if resource_type == "MedicationRequest":
+            return (
+                select(FollowUpMedication)
+                .join(FollowUp, FollowUp.id == FollowUpMedication.follow_up_id)
+                .join(Resident, Resident.id == FollowUp.resident_id)
+                .where(access.resident_filter(actor))
+                .options(selectinload(FollowUpMedication.follow_up))
+            )
         if resource_type in _READ_ONLY:
             model, resident_column = _READ_ONLY[resource_type][:2]
             stmt = (
@@ -871,6 +965,9 @@ class Store:
     def _to_fhir(self, resource_type: str, row: Any) -> dict[str, Any]:
         if resource_type == "CareTeam":
             return readonly_codec.care_team(row)
+        if resource_type == "MedicationRequest":
+            current = followup_service.is_latest_visit(self.session, row.follow_up_id)
+            return readonly_codec.medication_request(row, current=current)
         if resource_type in _READ_ONLY:
             return _READ_ONLY[resource_type][3](row)
         converters: dict[str, Callable[[Any], dict[str, Any]]] = {
@@ -898,6 +995,12 @@ class Store:
             if name == "_lastUpdated":
                 return date_clause(Team.updated_at, value)
             return Team.name.ilike(value.replace("%", "") + "%")
+        if resource_type == "MedicationRequest":
+            if name == "_lastUpdated":
+                return date_clause(FollowUp.updated_at, value)
+            if name == "encounter":
+                return self._subject(FollowUpMedication.follow_up_id, value)
+            return self._subject(FollowUp.resident_id, value)
         if name == "_lastUpdated" and resource_type in _READ_ONLY:
             return date_clause(_READ_ONLY[resource_type][2], value)
         if resource_type in _READ_ONLY:

@@ -627,3 +627,42 @@ def provision_simulated_fleet(
         )
         uow.commit()
     return fleet
+
+
+def update_registration(
+    session: Session,
+    actor: Actor,
+    device_id: uuid.UUID,
+    clock: Clock,
+    *,
+    active: bool,
+    manufacturer: str | None,
+    model: str | None,
+) -> Device:
+    """Switch a bound home device on or off (lost, broken) and correct its make and model.
+
+    Binding and its secret stay with the binding-code flow: the resident and serial do not change.
+    """
+    access.require(actor, Permission.WRITE_CLINICAL)
+    device = session.get(Device, device_id)
+    if device is None or device.resident_id is None:
+        raise NotFound("未找到该设备", "device not found")
+    access.get_resident(session, actor, device.resident_id)
+    for name, given in (("manufacturer", manufacturer), ("model", model)):
+        if given is not None and len(given) > 100:
+            raise InvalidInput(name, "内容不能超过100个字符", f"{name} is too long")
+    device.active = active
+    device.manufacturer = (manufacturer or "").strip() or None
+    device.model = (model or "").strip() or None
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditAction.UPDATE,
+        "device",
+        at=clock.now(),
+        entity_id=device.id,
+        resident_id=device.resident_id,
+        detail={"active": active},
+    )
+    return device

@@ -405,127 +405,133 @@ def record(uow: UnitOfWork, actor: Actor, data: FollowUpInput, clock: Clock) -> 
 
 
 def _record(uow: UnitOfWork, actor: Actor, data: FollowUpInput, clock: Clock) -> Recorded:
-    today = clock.today()
     with uow:
-        session = uow.session
-        access.get_resident(session, actor, data.resident_id)
-        found = _existing(session, data.idempotency_key)
-        if found is not None:
-            if found.resident_id != data.resident_id:
-                raise InvalidInput(
-                    "idempotency_key", "重复的提交标识", "idempotency key used for another resident"
-                )
-            return _recorded_from(session, found)
-        resident, assessed = _assess(session, actor, data, today)
-        decision = assessed.decision
-        if actor.organization_id is None:
-            raise InvalidInput("organization", "您的账号未关联机构", "the user has no organisation")
-        bmi = (
-            round(data.weight_kg / (data.height_cm / 100) ** 2, 1)
-            if data.weight_kg and data.height_cm
-            else None
-        )
-        follow_up = FollowUp(
-            id=uuid.uuid4(),
-            resident_id=resident.id,
-            form=assessed.form,
-            visit_date=data.visit_date,
-            outcome=data.outcome,
-            outcome_reason=_text(data.outcome_reason),
-            mode=data.mode,
-            symptoms=list(data.symptoms) + [f"danger:{s.value}" for s in data.danger_signs],
-            symptoms_other=_text(data.symptoms_other),
-            sbp=data.sbp,
-            dbp=data.dbp,
-            weight_kg=data.weight_kg,
-            weight_target_kg=data.weight_target_kg,
-            height_cm=data.height_cm,
-            bmi=bmi,
-            bmi_target=data.bmi_target,
-            heart_rate=data.heart_rate,
-            dorsalis_pedis=data.dorsalis_pedis,
-            dorsalis_pedis_side=data.dorsalis_pedis_side,
-            signs_other=_text(data.signs_other),
-            cigarettes_per_day=data.cigarettes_per_day,
-            cigarettes_per_day_target=data.cigarettes_per_day_target,
-            alcohol_liang_per_day=data.alcohol_liang_per_day,
-            alcohol_liang_per_day_target=data.alcohol_liang_per_day_target,
-            exercise_times_per_week=data.exercise_times_per_week,
-            exercise_times_per_week_target=data.exercise_times_per_week_target,
-            exercise_minutes=data.exercise_minutes,
-            exercise_minutes_target=data.exercise_minutes_target,
-            salt_intake=data.salt_intake,
-            salt_intake_target=data.salt_intake_target,
-            staple_food_g=data.staple_food_g,
-            staple_food_g_target=data.staple_food_g_target,
-            psychological=data.psychological,
-            compliance=data.compliance,
-            fasting_glucose=data.fasting_glucose,
-            hba1c=data.hba1c,
-            hba1c_date=data.hba1c_date,
-            tests_other=_text(data.tests_other),
-            adherence=data.adherence,
-            adverse_reaction=data.adverse_reaction,
-            adverse_reaction_text=_text(data.adverse_reaction_text),
-            hypoglycaemia=data.hypoglycaemia,
-            new_complication=data.new_complication,
-            complication_text=_text(data.complication_text),
-            classification=decision.classification.value if decision else None,
-            referral_reason="；".join(decision.reasons_zh) if decision and decision.refer else None,
-            referral_org_dept=_text(data.referral_org_dept),
-            next_visit_date=decision.next_visit_date if decision else None,
-            practitioner_id=actor.practitioner_id,
-            organization_id=actor.organization_id,
-            idempotency_key=data.idempotency_key,
-        )
-        for med in data.medications:
-            follow_up.medications.append(
-                FollowUpMedication(
-                    id=uuid.uuid4(),
-                    name=med.name.strip(),
-                    times_per_day=med.times_per_day,
-                    dose=med.dose,
-                    dose_unit=_text(med.dose_unit),
-                    is_insulin=med.is_insulin,
-                    insulin_type=_text(med.insulin_type),
-                    usage=_text(med.usage),
-                )
-            )
-        session.add(follow_up)
-        session.flush()
-        _store_readings(session, actor, data, follow_up, clock)
-        _replace_medication_list(session, data, follow_up, clock)
-        tasks.close_open_tasks(
-            session,
-            resident.id,
-            (TaskKind.FOLLOW_UP_DUE, TaskKind.POST_REFERRAL_FOLLOW_UP),
-            clock,
-        )
-        if decision is not None:
-            _open_next_task(session, resident, follow_up, decision)
-        audit.record(
-            session,
-            actor,
-            AuditAction.CREATE,
-            "follow_up",
-            at=clock.now(),
-            entity_id=follow_up.id,
-            resident_id=resident.id,
-            detail={
-                "classification": follow_up.classification,
-                "refer": bool(decision and decision.refer),
-            },
-        )
+        recorded = record_in(uow.session, actor, data, clock)
         uow.commit()
-        return Recorded(
-            id=follow_up.id,
-            created=True,
-            classification=follow_up.classification,
-            next_visit_date=follow_up.next_visit_date,
-            refer=bool(decision and decision.refer),
-            urgent=bool(decision and decision.urgent),
-            reasons_zh=decision.reasons_zh if decision else [],
+        return recorded
+
+
+def record_in(session: Session, actor: Actor, data: FollowUpInput, clock: Clock) -> Recorded:
+    """Store the visit inside the caller's transaction (e.g. a FHIR transaction Bundle)."""
+    access.require(actor, Permission.WRITE_CLINICAL)
+    today = clock.today()
+    access.get_resident(session, actor, data.resident_id)
+    found = _existing(session, data.idempotency_key)
+    if found is not None:
+        if found.resident_id != data.resident_id:
+            raise InvalidInput(
+                "idempotency_key", "重复的提交标识", "idempotency key used for another resident"
+            )
+        return _recorded_from(session, found)
+    resident, assessed = _assess(session, actor, data, today)
+    decision = assessed.decision
+    if actor.organization_id is None:
+        raise InvalidInput("organization", "您的账号未关联机构", "the user has no organisation")
+    bmi = (
+        round(data.weight_kg / (data.height_cm / 100) ** 2, 1)
+        if data.weight_kg and data.height_cm
+        else None
+    )
+    follow_up = FollowUp(
+        id=uuid.uuid4(),
+        resident_id=resident.id,
+        form=assessed.form,
+        visit_date=data.visit_date,
+        outcome=data.outcome,
+        outcome_reason=_text(data.outcome_reason),
+        mode=data.mode,
+        symptoms=list(data.symptoms) + [f"danger:{s.value}" for s in data.danger_signs],
+        symptoms_other=_text(data.symptoms_other),
+        sbp=data.sbp,
+        dbp=data.dbp,
+        weight_kg=data.weight_kg,
+        weight_target_kg=data.weight_target_kg,
+        height_cm=data.height_cm,
+        bmi=bmi,
+        bmi_target=data.bmi_target,
+        heart_rate=data.heart_rate,
+        dorsalis_pedis=data.dorsalis_pedis,
+        dorsalis_pedis_side=data.dorsalis_pedis_side,
+        signs_other=_text(data.signs_other),
+        cigarettes_per_day=data.cigarettes_per_day,
+        cigarettes_per_day_target=data.cigarettes_per_day_target,
+        alcohol_liang_per_day=data.alcohol_liang_per_day,
+        alcohol_liang_per_day_target=data.alcohol_liang_per_day_target,
+        exercise_times_per_week=data.exercise_times_per_week,
+        exercise_times_per_week_target=data.exercise_times_per_week_target,
+        exercise_minutes=data.exercise_minutes,
+        exercise_minutes_target=data.exercise_minutes_target,
+        salt_intake=data.salt_intake,
+        salt_intake_target=data.salt_intake_target,
+        staple_food_g=data.staple_food_g,
+        staple_food_g_target=data.staple_food_g_target,
+        psychological=data.psychological,
+        compliance=data.compliance,
+        fasting_glucose=data.fasting_glucose,
+        hba1c=data.hba1c,
+        hba1c_date=data.hba1c_date,
+        tests_other=_text(data.tests_other),
+        adherence=data.adherence,
+        adverse_reaction=data.adverse_reaction,
+        adverse_reaction_text=_text(data.adverse_reaction_text),
+        hypoglycaemia=data.hypoglycaemia,
+        new_complication=data.new_complication,
+        complication_text=_text(data.complication_text),
+        classification=decision.classification.value if decision else None,
+        referral_reason="；".join(decision.reasons_zh) if decision and decision.refer else None,
+        referral_org_dept=_text(data.referral_org_dept),
+        next_visit_date=decision.next_visit_date if decision else None,
+        practitioner_id=actor.practitioner_id,
+        organization_id=actor.organization_id,
+        idempotency_key=data.idempotency_key,
+    )
+    for med in data.medications:
+        follow_up.medications.append(
+            FollowUpMedication(
+                id=uuid.uuid4(),
+                name=med.name.strip(),
+                times_per_day=med.times_per_day,
+                dose=med.dose,
+                dose_unit=_text(med.dose_unit),
+                is_insulin=med.is_insulin,
+                insulin_type=_text(med.insulin_type),
+                usage=_text(med.usage),
+            )
         )
+    session.add(follow_up)
+    session.flush()
+    _store_readings(session, actor, data, follow_up, clock)
+    _replace_medication_list(session, data, follow_up, clock)
+    tasks.close_open_tasks(
+        session,
+        resident.id,
+        (TaskKind.FOLLOW_UP_DUE, TaskKind.POST_REFERRAL_FOLLOW_UP),
+        clock,
+    )
+    if decision is not None:
+        _open_next_task(session, resident, follow_up, decision)
+    audit.record(
+        session,
+        actor,
+        AuditAction.CREATE,
+        "follow_up",
+        at=clock.now(),
+        entity_id=follow_up.id,
+        resident_id=resident.id,
+        detail={
+            "classification": follow_up.classification,
+            "refer": bool(decision and decision.refer),
+        },
+    )
+    return Recorded(
+        id=follow_up.id,
+        created=True,
+        classification=follow_up.classification,
+        next_visit_date=follow_up.next_visit_date,
+        refer=bool(decision and decision.refer),
+        urgent=bool(decision and decision.urgent),
+        reasons_zh=decision.reasons_zh if decision else [],
+    )
 
 
 def _text(value: str | None) -> str | None:
@@ -654,3 +660,149 @@ def open_follow_up_tasks(session: Session, resident_id: uuid.UUID) -> list[Workl
             )
         )
     )
+
+
+def reschedule_next_visit(
+    session: Session, actor: Actor, follow_up_id: uuid.UUID, new_date: date, clock: Clock
+) -> FollowUp:
+    """Move the next follow-up a visit scheduled; its open worklist task moves with it."""
+    access.require(actor, Permission.WRITE_CLINICAL)
+    follow_up = session.get(FollowUp, follow_up_id)
+    if follow_up is None:
+        raise NotFound("未找到该随访记录", "follow-up not found")
+    access.get_resident(session, actor, follow_up.resident_id)
+    if follow_up.next_visit_date is None:
+        raise InvalidInput(
+            "next_visit_date", "该次随访未安排下次随访", "this visit scheduled no next follow-up"
+        )
+    if new_date <= follow_up.visit_date:
+        raise InvalidInput(
+            "next_visit_date",
+            "下次随访日期必须晚于本次随访日期",
+            "the next follow-up must come after the visit",
+        )
+    before = follow_up.next_visit_date
+    follow_up.next_visit_date = new_date
+    follow_up.updated_at = clock.now()
+    for task in session.scalars(
+        select(WorklistTask).where(
+            WorklistTask.kind == TaskKind.FOLLOW_UP_DUE,
+            WorklistTask.source_type == "follow_up",
+            WorklistTask.source_id == str(follow_up.id),
+            WorklistTask.status == TaskStatus.OPEN,
+        )
+    ):
+        task.due_date = new_date
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditAction.UPDATE,
+        "follow_up",
+        at=clock.now(),
+        entity_id=follow_up.id,
+        resident_id=follow_up.resident_id,
+        detail={"next_visit_date": [before.isoformat(), new_date.isoformat()]},
+    )
+    return follow_up
+
+
+def _is_latest(session: Session, visit: FollowUp) -> bool:
+    later = session.scalar(
+        select(FollowUp.id)
+        .where(FollowUp.resident_id == visit.resident_id, FollowUp.visit_date > visit.visit_date)
+        .limit(1)
+    )
+    return later is None
+
+
+def is_latest_visit(session: Session, follow_up_id: uuid.UUID) -> bool:
+    """No later visit of the same resident exists (its medicines are the current list)."""
+    visit = session.get(FollowUp, follow_up_id)
+    return visit is not None and _is_latest(session, visit)
+
+
+def save_prescription(
+    session: Session,
+    actor: Actor,
+    follow_up_id: uuid.UUID,
+    med: MedicationInput,
+    clock: Clock,
+    *,
+    medication_id: uuid.UUID | None = None,
+) -> FollowUpMedication:
+    """Add a medicine to a recorded visit's 用药指导, or correct one (in the caller's transaction).
+
+    When the visit is the resident's latest, the current medication list follows, as it does
+    when the visit is recorded.
+    """
+    access.require(actor, Permission.WRITE_CLINICAL)
+    visit = session.get(FollowUp, follow_up_id)
+    if visit is None:
+        raise NotFound("未找到该随访记录", "follow-up not found")
+    resident = access.get_resident(session, actor, visit.resident_id)
+    checked = FollowUpInput(
+        resident_id=resident.id, visit_date=visit.visit_date, medications=(med,)
+    )
+    _check_fields(checked, resident, clock.today())
+    for name, text, limit in (
+        ("dose_unit", med.dose_unit, 20),
+        ("insulin_type", med.insulin_type, 50),
+        ("usage", med.usage, 100),
+        ("name", med.name, 100),
+    ):
+        if text is not None and len(text.strip()) > limit:
+            raise InvalidInput(name, f"内容不能超过{limit}个字符", f"{name} is too long")
+    statement = None
+    latest = _is_latest(session, visit)
+    if medication_id is None:
+        row = FollowUpMedication(id=uuid.uuid4(), follow_up_id=visit.id, name=med.name.strip())
+        visit.medications.append(row)
+        action = AuditAction.CREATE
+        if latest:
+            statement = MedicationStatement(
+                id=uuid.uuid4(),
+                resident_id=visit.resident_id,
+                name=med.name.strip(),
+                start_date=visit.visit_date,
+                active=True,
+                source="follow_up",
+                follow_up_id=visit.id,
+                recorded_at=clock.now(),
+            )
+            session.add(statement)
+    else:
+        found = session.get(FollowUpMedication, medication_id)
+        if found is None or found.follow_up_id != visit.id:
+            raise InvalidInput(
+                "encounter", "处方所属的随访不能更改", "a prescription stays with its visit"
+            )
+        row, action = found, AuditAction.UPDATE
+        if latest:
+            statement = session.scalars(
+                select(MedicationStatement).where(
+                    MedicationStatement.follow_up_id == visit.id,
+                    MedicationStatement.name == row.name,
+                    MedicationStatement.active.is_(True),
+                )
+            ).first()
+    row.name, row.times_per_day, row.dose = med.name.strip(), med.times_per_day, med.dose
+    row.dose_unit, row.is_insulin = _text(med.dose_unit), med.is_insulin
+    row.insulin_type, row.usage = _text(med.insulin_type), _text(med.usage)
+    if statement is not None:
+        statement.name, statement.dose = row.name, row.dose
+        statement.dose_unit, statement.times_per_day = row.dose_unit, row.times_per_day
+        statement.route = "injection" if row.is_insulin else "oral"
+    visit.updated_at = clock.now()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action,
+        "follow_up_medication",
+        at=clock.now(),
+        entity_id=row.id,
+        resident_id=visit.resident_id,
+        detail={"follow_up": str(visit.id)},
+    )
+    return row

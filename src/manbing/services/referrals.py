@@ -148,65 +148,70 @@ def _event(
 
 def create_up(uow: UnitOfWork, actor: Actor, data: NewReferral, clock: Clock) -> ReferralView:
     """Refer a resident of the actor's area to a hospital department."""
+    with uow:
+        referral = create_up_in(uow.session, actor, data, clock)
+        [result] = _views(uow.session, actor, [referral])
+        uow.commit()
+        return result
+
+
+def create_up_in(session: Session, actor: Actor, data: NewReferral, clock: Clock) -> Referral:
+    """``create_up`` inside the caller's transaction (e.g. a FHIR transaction Bundle)."""
     access.require(actor, Permission.WRITE_CLINICAL)
     if not data.reasons and not (data.reason_text or "").strip():
         raise InvalidInput("reason_text", "请填写转诊原因", "give at least one referral reason")
-    with uow:
-        session = uow.session
-        resident = access.get_resident(session, actor, data.resident_id)
-        hospital = session.get(Organization, data.to_org_id)
-        if hospital is None or hospital.type is not OrgType.HOSPITAL:
-            raise InvalidInput("to_org_id", "请选择转入医院", "the target must be a hospital")
-        if actor.organization_id is None:
-            raise Forbidden("您的账号未关联机构", "the user has no organisation")
-        if data.follow_up_id is not None:
-            visit = session.get(FollowUp, data.follow_up_id)
-            if visit is None or visit.resident_id != resident.id:
-                raise InvalidInput("follow_up_id", "随访记录不存在", "unknown follow-up")
-        now = clock.now()
-        referral = Referral(
+    resident = access.get_resident(session, actor, data.resident_id)
+    hospital = session.get(Organization, data.to_org_id)
+    if hospital is None or hospital.type is not OrgType.HOSPITAL:
+        raise InvalidInput("to_org_id", "请选择转入医院", "the target must be a hospital")
+    if actor.organization_id is None:
+        raise Forbidden("您的账号未关联机构", "the user has no organisation")
+    if data.follow_up_id is not None:
+        visit = session.get(FollowUp, data.follow_up_id)
+        if visit is None or visit.resident_id != resident.id:
+            raise InvalidInput("follow_up_id", "随访记录不存在", "unknown follow-up")
+    now = clock.now()
+    referral = Referral(
+        id=uuid.uuid4(),
+        resident_id=resident.id,
+        direction=Direction.UP,
+        urgency=data.urgency,
+        reasons=list(data.reasons),
+        reason_text=(data.reason_text or "").strip() or None,
+        from_org_id=actor.organization_id,
+        to_org_id=hospital.id,
+        to_department=(data.to_department or "").strip() or None,
+        status=ReferralStatus.REQUESTED,
+        requested_by_id=actor.practitioner_id,
+        follow_up_id=data.follow_up_id,
+        created_at=now,
+    )
+    referral.history.append(
+        ReferralEvent(
             id=uuid.uuid4(),
-            resident_id=resident.id,
-            direction=Direction.UP,
-            urgency=data.urgency,
-            reasons=list(data.reasons),
-            reason_text=(data.reason_text or "").strip() or None,
-            from_org_id=actor.organization_id,
-            to_org_id=hospital.id,
-            to_department=(data.to_department or "").strip() or None,
-            status=ReferralStatus.REQUESTED,
-            requested_by_id=actor.practitioner_id,
-            follow_up_id=data.follow_up_id,
-            created_at=now,
+            to_status=ReferralStatus.REQUESTED,
+            actor_user_id=actor.user_id,
+            occurred_at=now,
         )
-        referral.history.append(
-            ReferralEvent(
-                id=uuid.uuid4(),
-                to_status=ReferralStatus.REQUESTED,
-                actor_user_id=actor.user_id,
-                occurred_at=now,
-            )
-        )
-        session.add(referral)
-        session.flush()
-        if data.follow_up_id is not None:
-            visit = session.get(FollowUp, data.follow_up_id)
-            assert visit is not None
-            visit.referral_org_dept = f"{hospital.name} {referral.to_department or ''}".strip()
-        _ensure_post_referral_task(session, resident, referral, clock.today())
-        audit.record(
-            session,
-            actor,
-            AuditAction.CREATE,
-            "referral",
-            at=now,
-            entity_id=referral.id,
-            resident_id=resident.id,
-            detail={"urgency": data.urgency.value, "to_org": str(hospital.id)},
-        )
-        [result] = _views(session, actor, [referral])
-        uow.commit()
-        return result
+    )
+    session.add(referral)
+    session.flush()
+    if data.follow_up_id is not None:
+        visit = session.get(FollowUp, data.follow_up_id)
+        assert visit is not None
+        visit.referral_org_dept = f"{hospital.name} {referral.to_department or ''}".strip()
+    _ensure_post_referral_task(session, resident, referral, clock.today())
+    audit.record(
+        session,
+        actor,
+        AuditAction.CREATE,
+        "referral",
+        at=now,
+        entity_id=referral.id,
+        resident_id=resident.id,
+        detail={"urgency": data.urgency.value, "to_org": str(hospital.id)},
+    )
+    return referral
 
 
 def _ensure_post_referral_task(
@@ -318,21 +323,38 @@ def of_resident(session: Session, actor: Actor, resident_id: uuid.UUID) -> list[
 def accept(
     uow: UnitOfWork, actor: Actor, referral_id: uuid.UUID, clock: Clock, note: str | None = None
 ) -> ReferralView:
-    access.require(actor, Permission.RECEIVE_REFERRALS)
     with uow:
-        referral = _received(uow.session, actor, referral_id)
-        _event(referral, ReferralStatus.ACCEPTED, actor, clock.now(), note)
-        referral.handled_by_id = actor.practitioner_id
-        _audit_update(uow.session, actor, referral, clock, "accepted")
+        referral = accept_in(uow.session, actor, referral_id, clock, note)
         [result] = _views(uow.session, actor, [referral])
         uow.commit()
         return result
+
+
+def accept_in(
+    session: Session, actor: Actor, referral_id: uuid.UUID, clock: Clock, note: str | None = None
+) -> Referral:
+    access.require(actor, Permission.RECEIVE_REFERRALS)
+    referral = _received(session, actor, referral_id)
+    _event(referral, ReferralStatus.ACCEPTED, actor, clock.now(), note)
+    referral.handled_by_id = actor.practitioner_id
+    _audit_update(session, actor, referral, clock, "accepted")
+    return referral
 
 
 def return_with_plan(
     uow: UnitOfWork, actor: Actor, referral_id: uuid.UUID, plan: str, clock: Clock
 ) -> ReferralView:
     """Answer and send the patient back (下转) with a plan; the station gets a result task."""
+    with uow:
+        referral = return_with_plan_in(uow.session, actor, referral_id, plan, clock)
+        [result] = _views(uow.session, actor, [referral])
+        uow.commit()
+        return result
+
+
+def return_with_plan_in(
+    session: Session, actor: Actor, referral_id: uuid.UUID, plan: str, clock: Clock
+) -> Referral:
     access.require(actor, Permission.RECEIVE_REFERRALS)
     text = (plan or "").strip()
     if not text:
@@ -341,87 +363,89 @@ def return_with_plan(
         raise InvalidInput(
             "plan", "治疗方案不能超过2000字", "the plan is longer than 2000 characters"
         )
-    with uow:
-        session = uow.session
-        referral = _received(session, actor, referral_id)
-        now = clock.now()
-        if referral.status is ReferralStatus.REQUESTED:
-            _event(referral, ReferralStatus.ACCEPTED, actor, now, None)
-        _event(referral, ReferralStatus.RETURNED, actor, now, text)
-        referral.plan = text
-        referral.handled_by_id = actor.practitioner_id
-        resident = session.get(Resident, referral.resident_id)
-        assert resident is not None
-        down = Referral(
+    referral = _received(session, actor, referral_id)
+    now = clock.now()
+    if referral.status is ReferralStatus.REQUESTED:
+        _event(referral, ReferralStatus.ACCEPTED, actor, now, None)
+    _event(referral, ReferralStatus.RETURNED, actor, now, text)
+    referral.plan = text
+    referral.handled_by_id = actor.practitioner_id
+    resident = session.get(Resident, referral.resident_id)
+    assert resident is not None
+    down = Referral(
+        id=uuid.uuid4(),
+        resident_id=resident.id,
+        direction=Direction.DOWN,
+        urgency=Urgency.ROUTINE,
+        reasons=[],
+        reason_text="回转社区继续管理",
+        from_org_id=referral.to_org_id,
+        to_org_id=resident.managing_org_id,
+        status=ReferralStatus.RETURNED,
+        handled_by_id=actor.practitioner_id,
+        parent_id=referral.id,
+        plan=text,
+        created_at=now,
+    )
+    down.history.append(
+        ReferralEvent(
             id=uuid.uuid4(),
+            to_status=ReferralStatus.RETURNED,
+            note=text,
+            actor_user_id=actor.user_id,
+            occurred_at=now,
+        )
+    )
+    session.add(down)
+    tasks.open_task(
+        session,
+        tasks.TaskSpec(
             resident_id=resident.id,
-            direction=Direction.DOWN,
-            urgency=Urgency.ROUTINE,
-            reasons=[],
-            reason_text="回转社区继续管理",
-            from_org_id=referral.to_org_id,
-            to_org_id=resident.managing_org_id,
-            status=ReferralStatus.RETURNED,
-            handled_by_id=actor.practitioner_id,
-            parent_id=referral.id,
-            plan=text,
-            created_at=now,
-        )
-        down.history.append(
-            ReferralEvent(
-                id=uuid.uuid4(),
-                to_status=ReferralStatus.RETURNED,
-                note=text,
-                actor_user_id=actor.user_id,
-                occurred_at=now,
-            )
-        )
-        session.add(down)
-        tasks.open_task(
-            session,
-            tasks.TaskSpec(
-                resident_id=resident.id,
-                kind=TaskKind.REFERRAL_RESULT,
-                due_date=clock.today(),
-                organization_id=resident.managing_org_id,
-                title=f"{resident.name}：医院已回转，请查看方案",
-                source_type="referral",
-                source_id=str(referral.id),
-                priority=2,
-                detail={"referral_id": str(referral.id)},
-            ),
-        )
-        _audit_update(session, actor, referral, clock, "returned")
-        [result] = _views(session, actor, [referral])
-        uow.commit()
-        return result
+            kind=TaskKind.REFERRAL_RESULT,
+            due_date=clock.today(),
+            organization_id=resident.managing_org_id,
+            title=f"{resident.name}：医院已回转，请查看方案",
+            source_type="referral",
+            source_id=str(referral.id),
+            priority=2,
+            detail={"referral_id": str(referral.id)},
+        ),
+    )
+    _audit_update(session, actor, referral, clock, "returned")
+    return referral
 
 
 def acknowledge(
     uow: UnitOfWork, actor: Actor, referral_id: uuid.UUID, clock: Clock
 ) -> ReferralView:
     """The referring side has read the hospital's answer: close the referral and its task."""
-    access.require(actor, Permission.WRITE_CLINICAL)
     with uow:
-        session = uow.session
-        referral = _scoped(session, actor, referral_id)
-        if actor.can(Permission.RECEIVE_REFERRALS):
-            raise Forbidden("只有转出机构可以确认转诊结果", "only the referring side acknowledges")
-        _event(referral, ReferralStatus.CLOSED, actor, clock.now(), None)
-        for task in session.scalars(
-            select(WorklistTask).where(
-                WorklistTask.kind == TaskKind.REFERRAL_RESULT,
-                WorklistTask.source_type == "referral",
-                WorklistTask.source_id == str(referral.id),
-                WorklistTask.status == TaskStatus.OPEN,
-            )
-        ):
-            task.status = TaskStatus.DONE
-            task.completed_at = clock.now()
-        _audit_update(session, actor, referral, clock, "closed")
-        [result] = _views(session, actor, [referral])
+        referral = acknowledge_in(uow.session, actor, referral_id, clock)
+        [result] = _views(uow.session, actor, [referral])
         uow.commit()
         return result
+
+
+def acknowledge_in(
+    session: Session, actor: Actor, referral_id: uuid.UUID, clock: Clock
+) -> Referral:
+    access.require(actor, Permission.WRITE_CLINICAL)
+    referral = _scoped(session, actor, referral_id)
+    if actor.can(Permission.RECEIVE_REFERRALS):
+        raise Forbidden("只有转出机构可以确认转诊结果", "only the referring side acknowledges")
+    _event(referral, ReferralStatus.CLOSED, actor, clock.now(), None)
+    for task in session.scalars(
+        select(WorklistTask).where(
+            WorklistTask.kind == TaskKind.REFERRAL_RESULT,
+            WorklistTask.source_type == "referral",
+            WorklistTask.source_id == str(referral.id),
+            WorklistTask.status == TaskStatus.OPEN,
+        )
+    ):
+        task.status = TaskStatus.DONE
+        task.completed_at = clock.now()
+    _audit_update(session, actor, referral, clock, "closed")
+    return referral
 
 
 def _received(session: Session, actor: Actor, referral_id: uuid.UUID) -> Referral:

@@ -124,7 +124,7 @@ def register(uow: UnitOfWork, actor: Actor, data: NewResident, clock: Clock) -> 
         _refuse_duplicates(session, actor, name, birth, id_number, data)
         resident = Resident(
             id=uuid.uuid4(),
-            record_number=_next_record_number(session, division.code),
+            record_number=next_record_number(session, division.code),
             name=name,
             sex=sex,
             birth_date=birth,
@@ -299,8 +299,10 @@ def _add_identifier(
     )
 
 
-def _next_record_number(session: Session, division_code: str) -> str:
-    """健康档案编号: 12-digit division code (county codes padded with zeros) + 5-digit sequence."""
+def next_record_number(session: Session, division_code: str) -> str:
+    """The next 健康档案编号: 12-digit division code (county codes padded with zeros) + 5-digit
+    sequence. Public: every path that creates a resident (registration, FHIR) numbers it here.
+    """
     prefix = division_code.ljust(12, "0")
     last = session.scalar(
         select(func.max(Resident.record_number)).where(Resident.record_number.startswith(prefix))

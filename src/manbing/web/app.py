@@ -43,6 +43,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        fhir_mount.recover_exports(container)
         yield
         container.engine.dispose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import secrets
 from urllib.parse import unquote
 
@@ -20,9 +21,14 @@ from manbing.fhir.router import (
     error_response,
     handle,
 )
+from manbing.fhir.router import (
+    recover_exports as _recover_exports,
+)
 from manbing.services.actor import Actor
+from manbing.web.container import Container
 from manbing.web.deps import SESSION_CSRF, get_container, optional_actor
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/fhir", include_in_schema=False)
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -110,3 +116,10 @@ async def _token(request: Request) -> Response:
 router.add_api_route("/auth/token", _token, methods=["POST"])
 router.add_api_route("", _endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 router.add_api_route("/{path:path}", _endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+
+
+def recover_exports(container: Container) -> None:
+    """On start-up: export jobs a stopped server left running are marked failed with the reason."""
+    stopped = _recover_exports(container.uow, container.clock)
+    if stopped:
+        log.warning("%d FHIR export job(s) were running when the server stopped", stopped)

@@ -2,7 +2,12 @@
 
 from manbing.db.models.assessments import HealthCheck, RiskAssessment, ScreeningResult
 from manbing.db.models.census import CensusPopulation
-from manbing.db.models.conditions import Condition, FhirClient
+from manbing.db.models.conditions import (
+    Condition,
+    FhirClient,
+    FhirExportJob,
+    FhirResourceVersion,
+)
 from manbing.db.models.dtx import DoseConfirmation, DtxEnrolment, DtxLesson, DtxPackage
 from manbing.db.models.followups import FollowUp, FollowUpMedication
 from manbing.db.models.geo import Division, Organization
@@ -34,6 +39,8 @@ __all__ = [
     "Enrolment",
     "EnrolmentStatusChange",
     "FhirClient",
+    "FhirExportJob",
+    "FhirResourceVersion",
     "FollowUp",
     "FollowUpMedication",
     "HealthCheck",

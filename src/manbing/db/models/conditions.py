@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from manbing.db.base import Base, Timestamps, UuidPk, utcnow
@@ -48,3 +49,43 @@ class FhirClient(Base):
     scopes: Mapped[list[str]]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FhirResourceVersion(UuidPk, Base):
+    """One version of a resource as the FHIR API wrote it (vread, ``_history``, ``If-Match``).
+
+    ``state`` fingerprints the version (the row version for Patient, else a hash of the JSON
+    without ``meta``), so a change made outside FHIR shows as the next version; see docs/fhir.md.
+    """
+
+    __tablename__ = "fhir_resource_versions"
+    __table_args__ = (
+        UniqueConstraint(
+            "resource_type", "resource_id", "version_id", name="uq_fhir_resource_versions_key"
+        ),
+    )
+
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int]
+    recorded_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[dict[str, Any]]
+
+
+class FhirExportJob(Base):
+    """A Bulk Data ``$export`` job: its state survives a restart; its NDJSON files are on disk.
+
+    The files are under ``<export_dir>/fhir/<id>/``; ``manifest`` is the completion manifest.
+    """
+
+    __tablename__ = "fhir_export_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # running / done / failed
+    request_url: Mapped[str] = mapped_column(String(2000))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    manifest: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(String(2000))

@@ -1,7 +1,8 @@
-"""Read-only resources over existing tables.
+"""Reads of the resources over the platform's workflow tables.
 
 Device, MedicationStatement, CarePlan (enrolments), AuditEvent, CareTeam (teams), Encounter (follow-ups),
-Appointment (a follow-up's next visit date), ServiceRequest and Task (referrals).
+Appointment (a follow-up's next visit date), ServiceRequest and Task (referrals), MedicationRequest
+(medicines prescribed at a follow-up). The writes of these types are in ``workflow.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from manbing.db.models import (
     Device,
     Enrolment,
     FollowUp,
+    FollowUpMedication,
     MedicationStatement,
     Referral,
     Team,
@@ -23,6 +25,8 @@ from manbing.fhir.codec.common import instant
 PROGRAMME_SYSTEM = "urn:manbing:programme"
 DEVICE_KIND_SYSTEM = "urn:manbing:device-kind"
 ATC = "http://www.whocc.no/atc"
+INSULIN_SYSTEM = "urn:manbing:medication-kind"
+ENROLMENT_STATUS_URL = "urn:manbing:enrolment-status"  # the exact enrolment status
 _CAREPLAN_STATUS = {
     EnrolmentStatus.ACTIVE: "active",
     EnrolmentStatus.TRANSFERRED: "completed",
@@ -43,6 +47,8 @@ def device(row: Device) -> dict[str, Any]:
         "serialNumber": row.serial,
         "type": {"coding": [{"system": DEVICE_KIND_SYSTEM, "code": row.kind}]},
     }
+    if row.bound_at:
+        body["meta"]["lastUpdated"] = instant(row.bound_at)
     if row.manufacturer:
         body["manufacturer"] = row.manufacturer
     if row.model:
@@ -91,6 +97,7 @@ def care_plan(row: Enrolment) -> dict[str, Any]:
         "resourceType": "CarePlan",
         "id": str(row.id),
         "meta": {"versionId": "1", "lastUpdated": instant(row.updated_at)},
+        "extension": [{"url": ENROLMENT_STATUS_URL, "valueCode": row.status.value}],
         "status": _CAREPLAN_STATUS[row.status],
         "intent": "plan",
         "category": [{"coding": [{"system": PROGRAMME_SYSTEM, "code": row.programme.value}]}],
@@ -239,7 +246,10 @@ def task(row: Referral) -> dict[str, Any]:
         "id": str(row.id),
         "meta": {"versionId": "1", "lastUpdated": instant(row.updated_at)},
         "status": _TASK_STATUS[row.status.value],
-        "businessStatus": {"text": row.status.label_zh},
+        "businessStatus": {
+            "coding": [{"system": "urn:manbing:referral-status", "code": row.status.value}],
+            "text": row.status.label_zh,
+        },
         "intent": "order",
         "focus": {"reference": f"ServiceRequest/{row.id}"},
         "for": {"reference": f"Patient/{row.resident_id}"},
@@ -268,3 +278,39 @@ def care_team(row: Team) -> dict[str, Any]:
             for member in sorted(row.members, key=lambda m: str(m.practitioner_id))
         ],
     }
+
+
+def medication_request(row: FollowUpMedication, *, current: bool) -> dict[str, Any]:
+    """A medicine prescribed at a follow-up visit (用药指导); ``current``: no later visit yet."""
+    visit = row.follow_up
+    dosage: dict[str, Any] = {}
+    if row.usage:
+        dosage["text"] = row.usage
+    if row.times_per_day:
+        dosage["timing"] = {
+            "repeat": {"frequency": row.times_per_day, "period": 1, "periodUnit": "d"}
+        }
+    if row.dose is not None:
+        dosage["doseAndRate"] = [{"doseQuantity": {"value": row.dose, "unit": row.dose_unit or ""}}]
+    if row.is_insulin:
+        dosage["route"] = {"text": "皮下注射"}
+    body: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": str(row.id),
+        "meta": {"versionId": "1", "lastUpdated": instant(visit.updated_at)},
+        "status": "active" if current else "completed",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": row.name},
+        "subject": {"reference": f"Patient/{visit.resident_id}"},
+        "encounter": {"reference": f"Encounter/{visit.id}"},
+        "authoredOn": visit.visit_date.isoformat(),
+    }
+    if row.is_insulin:
+        body["category"] = [{"coding": [{"system": INSULIN_SYSTEM, "code": "insulin"}]}]
+        if row.insulin_type:
+            body["note"] = [{"text": row.insulin_type}]
+    if visit.practitioner_id:
+        body["requester"] = {"reference": f"Practitioner/{visit.practitioner_id}"}
+    if dosage:
+        body["dosageInstruction"] = [dosage]
+    return body
