@@ -194,13 +194,13 @@ def _candidates(
     if not ids:
         return []
     records = {r.id: r for r in session.scalars(select(Resident).where(Resident.id.in_(ids)))}
-    orgs = dict(
-        session.execute(
-            select(Organization.id, Organization.name).where(
-                Organization.id.in_({r.managing_org_id for r in records.values()})
-            )
-        ).tuples()
-    )
+    org_ids = {r.managing_org_id for r in records.values()}
+    orgs = {
+        oid: name
+        for oid, name in session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))
+        )
+    }
     systems: dict[uuid.UUID, set[str]] = {}
     for rid, system in session.execute(
         select(ResidentIdentifier.resident_id, ResidentIdentifier.system).where(
