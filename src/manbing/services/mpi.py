@@ -32,7 +32,6 @@ from manbing.services.clock import Clock
 from manbing.services.unit_of_work import UnitOfWork
 
 MAX_LIMIT = 1000
-_EXCLUDED = (ResidentStatus.MERGED, ResidentStatus.DEAD)
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ def _pair(a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def _scope(session: Session, actor: Actor, org_code: str | None) -> Any:
-    clause = and_(access.resident_filter(actor), Resident.status.not_in(_EXCLUDED))
+    clause = and_(access.resident_filter(actor), Resident.status != ResidentStatus.MERGED)
     if org_code is None:
         return clause
     org = session.scalars(
@@ -99,8 +98,10 @@ def find_candidates(
     """Suspected duplicate pairs in the actor's scope, strongest first.
 
     Blocking: only records sharing birth date and sex are compared, pulled in one query that
-    keeps the blocks with two or more active records; pairs already decided "not duplicate"
-    and merged or dead records are left out.
+    keeps the blocks with two or more records. Merged records, pairs of two dead records and
+    pairs already decided "not duplicate" are left out. A dead record paired with a living one
+    stays in: a second, still active record of a deceased person would keep generating
+    follow-up reminders.
     """
     access.require(actor, Permission.MERGE_RESIDENTS)
     if not 1 <= limit <= MAX_LIMIT:
@@ -134,6 +135,7 @@ _COLUMNS = (
     Resident.phone,
     Resident.division_code,
     Resident.address,
+    Resident.status,
 )
 
 
@@ -158,8 +160,10 @@ def _scan(
     out: list[tuple[uuid.UUID, uuid.UUID, Match]] = []
     rows = session.execute(stmt.execution_options(yield_per=5000))
     for _, block in itertools.groupby(rows, key=lambda r: (r.birth_date, r.sex)):
-        members = [(r.id, _snapshot(r)) for r in block]
-        for (id_a, a), (id_b, b) in itertools.combinations(members, 2):
+        members = [(r.id, _snapshot(r), r.status is ResidentStatus.DEAD) for r in block]
+        for (id_a, a, dead_a), (id_b, b, dead_b) in itertools.combinations(members, 2):
+            if dead_a and dead_b:
+                continue
             match = compare(a, b)
             if match is not None and match.level >= min_level:
                 out.append((*_pair(id_a, id_b), match))
