@@ -18,6 +18,7 @@ from manbing.web.api import clinic as clinic_api
 from manbing.web.api import devices as devices_api
 from manbing.web.api import dtx as dtx_api
 from manbing.web.api import followups as followups_api
+from manbing.web.api import mpi as mpi_api
 from manbing.web.api import registry as registry_api
 from manbing.web.api import residents as residents_api
 from manbing.web.api import session as session_api
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(clinic_pages.router)
     app.include_router(devices_api.router)
     app.include_router(dtx_api.router)
+    app.include_router(mpi_api.router)
     app.include_router(pages.router)
     app.include_router(patient.router)
     app.include_router(indicator_pages.router)
