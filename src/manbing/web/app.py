@@ -26,6 +26,7 @@ from manbing.web.container import Container
 from manbing.web.nul_guard import NulGuard
 from manbing.web.ui import clinic as clinic_pages
 from manbing.web.ui import indicators as indicator_pages
+from manbing.web.ui import mpi as mpi_pages
 from manbing.web.ui import pages, patient
 from manbing.web.ui import registry as registry_pages
 
@@ -80,5 +81,6 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(patient.router)
     app.include_router(indicator_pages.router)
+    app.include_router(mpi_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

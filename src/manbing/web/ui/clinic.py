@@ -24,8 +24,9 @@ from manbing.domain.followup_form import (
 )
 from manbing.domain.organisations import Permission, Role, Scope
 from manbing.domain.referrals import Urgency
+from manbing.domain.residents import ResidentStatus
 from manbing.domain.rules import DangerSign, DiabetesSymptom, HypertensionSymptom
-from manbing.services import contracts, followups, health_checks, records, referrals, worklist
+from manbing.services import contracts, followups, health_checks, mpi, records, referrals, worklist
 from manbing.services.actor import Actor
 from manbing.web.api.followups import FollowUpIn
 from manbing.web.deps import ContainerDep, OptionalActorDep, check_csrf
@@ -95,6 +96,9 @@ def _record_context(
         "packages": packages,
         "eligible_screening": chart.resident.age >= 35,
         "health_checks": health_checks.for_resident(container.uow(), actor, resident_id),
+        "merged_into": mpi.merged_target(container.uow(), actor, resident_id)
+        if chart.resident.status is ResidentStatus.MERGED
+        else None,
     }
 
 
