@@ -223,7 +223,17 @@ def _candidates(
             tuple(sorted(systems.get(rid, ()))),
         )
 
-    return [Candidate(side(a), side(b), m) for a, b, m in pairs]
+    def first(a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+        """A is the record registered first: the natural survivor."""
+        ra, rb = records[a], records[b]
+        key_a, key_b = (ra.registered_on, ra.record_number), (rb.registered_on, rb.record_number)
+        return (a, b) if key_a <= key_b else (b, a)
+
+    out = []
+    for a, b, match in pairs:
+        x, y = first(a, b)
+        out.append(Candidate(side(x), side(y), match))
+    return out
 
 
 def mark_not_duplicate(

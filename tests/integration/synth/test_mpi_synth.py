@@ -43,6 +43,8 @@ def test_injected_typo_duplicates_are_found(backend_url, engine, session_factory
     assert len(recalled) / len(injected) >= 0.95
     assert len(true_pairs) / len(found) >= 0.95
     assert all(c.match.level >= mpi.MatchLevel.PROBABLE for c in true_pairs)
+    # A is the record registered first (the natural survivor), B the later HIS copy
+    assert all(c.b.view.id in injected for c in true_pairs)
     # merging generated pairs (with their enrolments, follow-ups, readings, …) works too
     for c in true_pairs[:10]:
         dup, keep = (c.a, c.b) if c.a.view.id in injected else (c.b, c.a)
