@@ -120,12 +120,12 @@ def run(url: str, repeat: int) -> None:
     names: dict[object, tuple[str, str]] = {}
     with factory() as session:
         for start in range(0, len(ids), 1000):
-            rows = session.execute(
+            chunk = session.execute(
                 select(Resident.id, Resident.name, Resident.division_code).where(
                     Resident.id.in_(ids[start : start + 1000])
                 )
             )
-            names.update((rid, (name, div)) for rid, name, div in rows)
+            names.update((rid, (name, div)) for rid, name, div in chunk)
 
     def injected_pair(a: object, b: object) -> bool:
         (na, da), (nb, db) = names[a], names[b]
