@@ -171,6 +171,10 @@ def edit_distance_at_most_one(a: str, b: str) -> bool:
     return short[i:] == long_[i + 1 :]
 
 
+def _norm(number: str | None) -> str:
+    return (number or "").strip().upper()
+
+
 def _id_evidence(a: str | None, b: str | None) -> MatchReason | bool | None:
     """SAME_ID / ID_CHECK_CHAR / ID_NEAR; False for a conflict; None when a number is missing."""
     if not a or not b:
@@ -194,17 +198,18 @@ def compare(a: Snapshot, b: Snapshot) -> Match | None:
 
     Symmetric: ``compare(a, b) == compare(b, a)``.
     """
-    id_evidence = _id_evidence(a.id_number, b.id_number)
-    if id_evidence is MatchReason.SAME_ID:
-        return Match(MatchLevel.CERTAIN, 100, (MatchReason.SAME_ID,))
-    if id_evidence is False:
-        return None
     name_a, name_b = a.name.strip(), b.name.strip()
     if name_a == name_b:
         name_reason = MatchReason.SAME_NAME
     elif edit_distance_at_most_one(name_a, name_b):
         name_reason = MatchReason.NAME_NEAR
-    else:
+    else:  # most pairs of a block end here, unless they share the ID number
+        same_id = bool(a.id_number and b.id_number) and _norm(a.id_number) == _norm(b.id_number)
+        return Match(MatchLevel.CERTAIN, 100, (MatchReason.SAME_ID,)) if same_id else None
+    id_evidence = _id_evidence(a.id_number, b.id_number)
+    if id_evidence is MatchReason.SAME_ID:
+        return Match(MatchLevel.CERTAIN, 100, (MatchReason.SAME_ID,))
+    if id_evidence is False:
         return None
     reasons: list[MatchReason] = []
     if isinstance(id_evidence, MatchReason):

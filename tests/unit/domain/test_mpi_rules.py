@@ -135,3 +135,9 @@ def test_birth_date_typo_with_near_id_is_possible() -> None:
     match = compare(BASE, other)
     assert match is not None and match.level is MatchLevel.POSSIBLE
     assert MatchReason.ID_NEAR in match.reasons
+
+
+def test_the_same_id_number_is_certain_whatever_the_name() -> None:
+    other = replace(BASE, name="李小红", phone=None, id_number=BASE.id_number.lower())  # type: ignore[union-attr]
+    match = compare(BASE, other)
+    assert match is not None and match.level is MatchLevel.CERTAIN
