@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from manbing.db.models import NotDuplicate, Organization, Resident, ResidentIdentifier
@@ -270,7 +271,10 @@ def mark_not_duplicate(
             note=text,
         )
         session.add(decision)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # the same decision was stored concurrently
+            return False
         for rid, other in ((low, high), (high, low)):
             audit.record(
                 session,
@@ -303,6 +307,16 @@ def merge(
         session = uow.session
         survivor = access.get_resident(session, actor, survivor_id)
         duplicate = access.get_resident(session, actor, duplicate_id)
+        # lock both rows (PostgreSQL; SQLite serialises writers) and re-read them, so two
+        # concurrent merges of the same record cannot both pass the checks below
+        session.execute(
+            select(Resident.id)
+            .where(Resident.id.in_(sorted([survivor.id, duplicate.id])))
+            .order_by(Resident.id)
+            .with_for_update()
+        )
+        session.refresh(survivor)
+        session.refresh(duplicate)
         if survivor.status is ResidentStatus.MERGED:
             raise Conflict(
                 "保留的档案已被合并到其他档案，请改为合并到最终保留的档案",
