@@ -233,3 +233,41 @@ def test_refusals_are_clear_and_change_nothing(pair, district, uow, clock):
     with district.session_factory() as session:
         assert _counts(session, [survivor_id, duplicate_id]) == before
         assert session.get(Resident, duplicate_id).status is ResidentStatus.ACTIVE
+
+
+def test_concurrent_merges_of_the_same_record_merge_it_once(pair, district, clock):
+    """Two managers press "merge" at once: one merge happens, the other is refused (409)."""
+    import threading
+
+    from manbing.services.unit_of_work import UnitOfWork
+
+    manager, survivor_id, duplicate_id = pair
+    outcomes: list[object] = []
+    start = threading.Barrier(2)
+
+    def attempt() -> None:
+        start.wait()
+        try:
+            outcomes.append(
+                mpi.merge(
+                    UnitOfWork(district.session_factory), manager, survivor_id, duplicate_id, clock
+                )
+            )
+        except Exception as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    merged = [o for o in outcomes if isinstance(o, mpi.MergeResult)]
+    refused = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(merged) == 1 and len(refused) == 1, outcomes
+    with district.session_factory() as session:
+        events = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == AuditAction.MERGE)
+        )
+        assert events == 1 and audit.verify(session) is None

@@ -307,14 +307,7 @@ def merge(
         session = uow.session
         survivor = access.get_resident(session, actor, survivor_id)
         duplicate = access.get_resident(session, actor, duplicate_id)
-        # lock both rows (PostgreSQL; SQLite serialises writers) and re-read them, so two
-        # concurrent merges of the same record cannot both pass the checks below
-        session.execute(
-            select(Resident.id)
-            .where(Resident.id.in_(sorted([survivor.id, duplicate.id])))
-            .order_by(Resident.id)
-            .with_for_update()
-        )
+        _lock(session, [survivor.id, duplicate.id])
         session.refresh(survivor)
         session.refresh(duplicate)
         if survivor.status is ResidentStatus.MERGED:
@@ -351,6 +344,20 @@ def merge(
         )
         uow.commit()
     return MergeResult(survivor_id, duplicate_id, result.moved, result.folded)
+
+
+def _lock(session: Session, ids: list[uuid.UUID]) -> None:
+    """Hold both records until commit, so two concurrent merges of the same record cannot both
+    pass the checks: row locks on PostgreSQL; on SQLite (no row locks, and reads outside a write
+    transaction see the latest commit) a no-op write takes the database's write lock first."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Resident).where(Resident.id.in_(ids)).values(version=Resident.version)
+        )
+        return
+    session.execute(
+        select(Resident.id).where(Resident.id.in_(ids)).order_by(Resident.id).with_for_update()
+    )
 
 
 @dataclass
