@@ -11,7 +11,7 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every area's sub-commands (imported lazily so ``--help`` stays fast)."""
-    from manbing.cli import analytics, clinical, devices, fhir, ops, synth
+    from manbing.cli import analytics, clinical, devices, fhir, mpi, ops, synth
 
     ops.register(app)
     clinical.register(app)
@@ -19,6 +19,7 @@ def _register() -> None:
     devices.register(app)
     fhir.register(app)
     analytics.register(app)
+    mpi.register(app)
 
 
 def main() -> None:

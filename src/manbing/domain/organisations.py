@@ -83,6 +83,8 @@ class Permission(StrEnum):
     SEE_UNMASKED_PII = "see_unmasked_pii"
     EXPORT_PERSONAL_DATA = "export_personal_data"
     ADMINISTER = "administer"
+    # review master-patient-index candidates and merge duplicate records (docs/mpi.md)
+    MERGE_RESIDENTS = "merge_residents"
 
 
 class Scope(StrEnum):
@@ -118,7 +120,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SEE_UNMASKED_PII,
         }
     ),
-    Role.CENTRE_MANAGER: _CLINICAL,
+    Role.CENTRE_MANAGER: _CLINICAL | {Permission.MERGE_RESIDENTS},
     # Analysts and managers see population data and line lists, but names, ID numbers and
     # phone numbers stay masked (PIPL: minimum necessary).
     Role.CDC_ANALYST: frozenset({Permission.READ_RESIDENTS, Permission.READ_INDICATORS}),

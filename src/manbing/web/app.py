@@ -18,6 +18,7 @@ from manbing.web.api import clinic as clinic_api
 from manbing.web.api import devices as devices_api
 from manbing.web.api import dtx as dtx_api
 from manbing.web.api import followups as followups_api
+from manbing.web.api import mpi as mpi_api
 from manbing.web.api import registry as registry_api
 from manbing.web.api import residents as residents_api
 from manbing.web.api import session as session_api
@@ -25,6 +26,7 @@ from manbing.web.container import Container
 from manbing.web.nul_guard import NulGuard
 from manbing.web.ui import clinic as clinic_pages
 from manbing.web.ui import indicators as indicator_pages
+from manbing.web.ui import mpi as mpi_pages
 from manbing.web.ui import pages, patient
 from manbing.web.ui import registry as registry_pages
 
@@ -76,8 +78,10 @@ def create_app(
     app.include_router(clinic_pages.router)
     app.include_router(devices_api.router)
     app.include_router(dtx_api.router)
+    app.include_router(mpi_api.router)
     app.include_router(pages.router)
     app.include_router(patient.router)
     app.include_router(indicator_pages.router)
+    app.include_router(mpi_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -13,6 +13,7 @@ from manbing.db.models.followups import FollowUp, FollowUpMedication
 from manbing.db.models.geo import Division, Organization
 from manbing.db.models.indicators import IndicatorResult
 from manbing.db.models.messages import Message
+from manbing.db.models.mpi import NotDuplicate
 from manbing.db.models.observations import (
     Device,
     DeviceBindingCode,
@@ -47,6 +48,7 @@ __all__ = [
     "IndicatorResult",
     "MedicationStatement",
     "Message",
+    "NotDuplicate",
     "Observation",
     "Organization",
     "Practitioner",

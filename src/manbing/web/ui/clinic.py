@@ -24,13 +24,9 @@ from manbing.domain.followup_form import (
 )
 from manbing.domain.organisations import Permission, Role, Scope
 from manbing.domain.referrals import Urgency
+from manbing.domain.residents import ResidentStatus
 from manbing.domain.rules import DangerSign, DiabetesSymptom, HypertensionSymptom
-from manbing.services import (
-    followups,
-    records,
-    referrals,
-    worklist,
-)
+from manbing.services import followups, mpi, records, referrals, worklist
 from manbing.services.actor import Actor
 from manbing.services.record_page import read as read_record_page
 from manbing.web.api.followups import FollowUpIn
@@ -102,6 +98,9 @@ def _record_context(
         "packages": page.packages,
         "eligible_screening": chart.resident.age >= 35,
         "health_checks": page.health_checks,
+        "merged_into": mpi.merged_target(container.uow(), actor, resident_id)
+        if chart.resident.status is ResidentStatus.MERGED
+        else None,
     }
 
 
