@@ -147,5 +147,5 @@ class SynthConfig:
             raise ValueError("fault_rate must be between 0 and 0.5")
         if not 0 <= self.home_device_share <= 1:
             raise ValueError("home_device_share must be between 0 and 1")
-        if self.chunk_size < 1_000:
-            raise ValueError("chunk_size must be at least 1000")
+        if self.chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
