@@ -50,7 +50,7 @@ def _root() -> None:
 def synth(
     residents: Annotated[int, typer.Option(help="number of persons to generate")] = 20_000,
     region: Annotated[
-        str, typer.Option(help="county code (330108) or city code (330100)")
+        str, typer.Option(help="county (330108), city (330100) or province code (330000)")
     ] = "330108",
     seed: Annotated[int, typer.Option(help="random seed: same seed, same output")] = 7,
     years: Annotated[int, typer.Option(help="years of care history")] = 3,
@@ -101,8 +101,10 @@ def synth(
         console=console, transient=True,
     ) as progress:  # fmt: skip
         task = progress.add_task("chunks", total=config.n_chunks + 1)
+        without_id = 0
         for batch in generate(config):
             writer.write(batch)
+            without_id += batch.without_id
             progress.advance(task)
         writer.close()
     elapsed = time.perf_counter() - started
@@ -110,6 +112,11 @@ def synth(
     console.print(f"{residents} residents, {total} rows in {elapsed:.1f} s → {to.value}")
     for name, count in writer.rows.items():
         console.print(f"  {name:<26} {count:>12,}")
+    if without_id:
+        console.print(
+            f"{without_id:,} residents have no ID number: more than 500 people of one county "
+            "share their birth date and sex (GB 11643 has 500 sequence numbers per such group)"
+        )
 
 
 def _writer(

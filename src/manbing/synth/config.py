@@ -153,5 +153,5 @@ class SynthConfig:
             raise ValueError("home_device_share must be between 0 and 1")
         if not 0.05 <= self.record_coverage <= 1:
             raise ValueError("record_coverage must be between 0.05 and 1")
-        if self.chunk_size < 1_000:
-            raise ValueError("chunk_size must be at least 1000")
+        if self.chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")

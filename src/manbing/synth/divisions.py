@@ -66,23 +66,40 @@ def known_divisions() -> dict[str, DivisionRow]:
     return rows
 
 
-def build_tree(region: str) -> RegionTree:
-    """Expand a county code (e.g. 330108) or a city code (330100) into its full tree."""
+def build_tree(region: str, residents: int = 0) -> RegionTree:
+    """Expand a county (330108), city (330100) or province code (330000) into its full tree.
+
+    A province holds the shipped cities under it. Communities are generated at the real density
+    (about one per 9 000 inhabitants); when ``residents`` exceeds the region's real population,
+    each township gets proportionally more communities so a community's records still fit the
+    5-digit sequence of its record numbers.
+    """
     known = known_divisions()
-    if region not in known or known[region].level not in ("county", "prefecture"):
-        counties_known = sorted(c for c, r in known.items() if r.level in ("county", "prefecture"))
-        raise ValueError(f"unknown region {region}; known: {', '.join(counties_known)}")
+    levels = ("county", "prefecture", "province")
+    if region not in known or known[region].level not in levels:
+        regions_known = sorted(c for c, r in known.items() if r.level in levels)
+        raise ValueError(f"unknown region {region}; known: {', '.join(regions_known)}")
     top = known[region]
-    if top.level == "prefecture":
+    if top.level == "province":
+        cities = [r for r in known.values() if r.level == "prefecture" and r.parent_code == region]
+        counties = [
+            r for city in cities for r in known.values()
+            if r.level == "county" and r.parent_code == city.code
+        ]  # fmt: skip
+    elif top.level == "prefecture":
+        cities = [top]
         counties = [r for r in known.values() if r.level == "county" and r.parent_code == region]
     else:
+        cities = [known[top.parent_code or ""]]
         counties = [top]
-    city = known[counties[0].parent_code or ""]
-    province = known[city.parent_code or ""]
-    divisions: list[DivisionRow] = [province, city, *counties]
+    province = known[cities[0].parent_code or ""]
+    divisions: list[DivisionRow] = [province, *cities, *counties]
     townships: list[DivisionRow] = []
     communities: list[Community] = []
     total_pop = sum(c.population_10k for c in counties)
+    # Community codes have 3 digits (社区 001–199, 村 201–399): at most ~194 per township.
+    scale = max(1, -(-residents // int(total_pop * 10_000)))
+    city_of = {c.code: c for c in cities}
     for county in counties:
         rng = np.random.Generator(np.random.PCG64(int(county.code)))
         real = [r for r in known.values() if r.level == "township" and r.parent_code == county.code]
@@ -91,6 +108,7 @@ def build_tree(region: str) -> RegionTree:
             rng, n_town - len(real), "镇" if county.rural else "街道"
         )
         per_town = max(4, round(county.population_10k * 10_000 / n_town / 9_000))
+        per_town = min(190, scale * per_town)
         for t in range(n_town):
             t_code = f"{county.code}{t + 1:03d}000"
             town = DivisionRow(t_code, town_names[t], "township", county.code, 0.0, county.rural)
@@ -103,6 +121,7 @@ def build_tree(region: str) -> RegionTree:
             for c in range(n_comm):
                 number = (200 + c + 1) if villages else (c + 1)
                 c_code = f"{county.code}{t + 1:03d}{number:03d}"
+                city = city_of[county.parent_code or ""]
                 address = f"{province.name}{city.name}{county.name}{town.name}{comm_names[c]}"
                 communities.append(
                     Community(

@@ -1,7 +1,8 @@
 """The generator: static tables first, then one batch of tables per chunk of residents.
 
-Each chunk is seeded from ``(seed, chunk index)`` so chunks are independent and the output is
-the same whichever order (or process) they are generated in.
+Each chunk is seeded from ``(seed, chunk index)``. Chunks are generated in order, in one process:
+the only state carried from one chunk to the next is the ID and record sequence numbers already
+handed out (``Sequences``), so the same config and seed always give the same output.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from manbing.synth.observations import clinic_columns, device_columns
 from manbing.synth.orgs import Registry, build_registry
 from manbing.synth.population import People, draw_people
 from manbing.synth.referrals import referral_columns
+from manbing.synth.sequences import Sequences
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Batch:
     chunk: int
     tables: dict[str, pa.Table]
     truth: pa.Table | None = None
+    without_id: int = 0  # residents left without an ID number (their birth-date cell was full)
 
     @property
     def rows(self) -> int:
@@ -53,13 +56,19 @@ class Batch:
 
 def generate(config: SynthConfig) -> Iterator[Batch]:
     config.check()
-    tree = build_tree(config.region)
+    tree = build_tree(config.region, config.residents)
     when = stamp(config.end_date)
     reg = build_registry(config, tree, when)
     census = tables.build("census_populations", census_columns(config, reg, config.end_date), when)
     yield Batch(-1, {**reg.tables, "census_populations": census})
+    seq = start_sequences(config, reg)
     for chunk in range(config.n_chunks):
-        yield generate_chunk(config, reg, chunk)
+        yield generate_chunk(config, reg, chunk, seq)
+
+
+def start_sequences(config: SynthConfig, reg: Registry) -> Sequences:
+    """No ID or record number handed out yet: the state before chunk 0."""
+    return Sequences.start(config, reg.community_county, reg.community_codes)
 
 
 def chunk_sizes(config: SynthConfig) -> list[int]:
@@ -67,11 +76,13 @@ def chunk_sizes(config: SynthConfig) -> list[int]:
     return [config.chunk_size] * full + ([rest] if rest else [])
 
 
-def generate_chunk(config: SynthConfig, reg: Registry, chunk: int) -> Batch:
+def generate_chunk(config: SynthConfig, reg: Registry, chunk: int, seq: Sequences) -> Batch:
+    """Chunk ``chunk``; ``seq`` must hold the numbers taken by chunks ``0 … chunk-1``."""
     n = chunk_sizes(config)[chunk]
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([config.seed, chunk])))
     when = stamp(config.end_date)
-    people = draw_people(config, reg, chunk, n, rng)
+    before = seq.without_id
+    people = draw_people(config, reg, seq, n, rng)
     cond = draw_conditions(config, reg, people, rng)
     pat = followed_patients(config, people, cond, rng)
     visits = simulate_visits(config, people, pat, rng)
@@ -105,7 +116,7 @@ def generate_chunk(config: SynthConfig, reg: Registry, chunk: int) -> Batch:
         if name in columns
     }
     truth = _truth(people, cond)
-    return Batch(chunk, built, truth)
+    return Batch(chunk, built, truth, without_id=seq.without_id - before)
 
 
 def _stack(name: str, first: dict[str, object], second: dict[str, object]) -> dict[str, object]:

@@ -64,17 +64,28 @@ def build_registry(config: SynthConfig, tree: RegionTree, stamp: datetime) -> Re
         orgs.append(row)
         return row
 
-    city_code = tree.counties[0].parent_code or ""
-    city_root = None
-    if tree.region == city_code:
-        city = next(d for d in tree.divisions if d.code == city_code)
-        city_root = add(f"HC{city_code}", f"{city.name}卫生健康委员会", OrgType.HEALTH_COMMISSION, city_code, None)  # fmt: skip
-        add(f"CDC{city_code}", f"{city.name}疾病预防控制中心", OrgType.CDC, city_code, city_root)
-        add(f"H{city_code}01", f"{city.name}第一人民医院", OrgType.HOSPITAL, city_code, city_root)
+    by_code = {d.code: d for d in tree.divisions}
+    region = by_code[tree.region]
+    province_root = None
+    if region.level == "province":
+        province_root = add(f"HC{region.code}", f"{region.name}卫生健康委员会", OrgType.HEALTH_COMMISSION, region.code, None)  # fmt: skip
+        add(f"CDC{region.code}", f"{region.name}疾病预防控制中心", OrgType.CDC, region.code, province_root)  # fmt: skip
+    city_root: dict[str, dict[str, object] | None] = {}
+    for county in tree.counties:
+        city_code = county.parent_code or ""
+        if city_code in city_root:
+            continue
+        city_root[city_code] = None
+        if region.level in ("province", "prefecture"):
+            city = by_code[city_code]
+            root = add(f"HC{city_code}", f"{city.name}卫生健康委员会", OrgType.HEALTH_COMMISSION, city_code, province_root)  # fmt: skip
+            add(f"CDC{city_code}", f"{city.name}疾病预防控制中心", OrgType.CDC, city_code, root)
+            add(f"H{city_code}01", f"{city.name}第一人民医院", OrgType.HOSPITAL, city_code, root)
+            city_root[city_code] = root
     hospital_of: dict[str, str] = {}
     centre_of: dict[str, dict[str, object]] = {}
     for county in tree.counties:
-        root = add(f"HC{county.code}", f"{county.name}卫生健康局", OrgType.HEALTH_COMMISSION, county.code, city_root)  # fmt: skip
+        root = add(f"HC{county.code}", f"{county.name}卫生健康局", OrgType.HEALTH_COMMISSION, county.code, city_root[county.parent_code or ""])  # fmt: skip
         add(f"CDC{county.code}", f"{county.name}疾病预防控制中心", OrgType.CDC, county.code, root)
         hosp = add(f"H{county.code}01", f"{county.name}人民医院", OrgType.HOSPITAL, county.code, root)  # fmt: skip
         add(f"H{county.code}02", f"{county.name}中医院", OrgType.HOSPITAL, county.code, root)

@@ -14,6 +14,7 @@ from manbing.synth.config import SynthConfig
 from manbing.synth.dates import Days, day, yyyymmdd
 from manbing.synth.names import person_names, phone_numbers, street_addresses
 from manbing.synth.orgs import Registry
+from manbing.synth.sequences import ID_SLOTS, Sequences
 
 Bools = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]
@@ -83,7 +84,7 @@ def hazard(config: SynthConfig, age: Floats) -> Floats:
 
 
 def draw_people(
-    config: SynthConfig, reg: Registry, chunk: int, n: int, rng: np.random.Generator
+    config: SynthConfig, reg: Registry, seq: Sequences, n: int, rng: np.random.Generator
 ) -> People:
     end, start = day(config.end_date), day(config.start_date)
     lows = np.array([b[0] for b in config.pyramid])
@@ -137,29 +138,24 @@ def draw_people(
             cause_icd[sel] = [DEATH_CAUSES[k][0] for k in pick]
             cause_text[sel] = [DEATH_CAUSES[k][1] for k in pick]
 
-    # Identity: ID numbers unique across chunks (each chunk owns a slice of the 500 sequence
-    # numbers per county, birth date and sex); record numbers likewise per community.
+    # Identity: each chunk takes the next free ID sequence numbers of every (county, birth date,
+    # sex) and the next record numbers of every community (see sequences.py).
     county = reg.community_county[community]
     born = yyyymmdd(birth)
-    slots = max(1, 500 // config.n_chunks)
-    rank = ids.rank_within((county * 100_000_000 + born) * 2 + male)
-    perm = np.random.Generator(np.random.PCG64(config.seed)).permutation(500)
-    seq_index = perm[(chunk * slots + rank + born) % 500]
+    position, has_id = seq.take_ids(county, birth, male)
+    perm = np.random.Generator(np.random.PCG64(config.seed)).permutation(ID_SLOTS)
+    seq_index = perm[(np.where(has_id, position, 0) + born) % ID_SLOTS]
     id_chars = ids.id_numbers(county, born, 2 * seq_index + male)
     id_number = pc.if_else(
-        pa.array(rank < slots), ids.ascii_strings(id_chars), pa.scalar(None, pa.string())
+        pa.array(has_id), ids.ascii_strings(id_chars), pa.scalar(None, pa.string())
     )
     # Duplicates (a fault) are records too: they get record numbers from the same sequence.
     dup = np.flatnonzero((age_end >= 18) & (rng.random(n) < config.fault_rate))
     all_comm = np.r_[community, community[dup]]
-    rec_slots = 99_999 // config.n_chunks
-    rec_rank = ids.rank_within(all_comm)
-    if rec_rank.max(initial=0) >= rec_slots:
-        raise ValueError(
-            "too many residents per community for one chunk: use a larger --chunk-size"
-        )
-    seq = ids.ascii_strings(ids.digits(chunk * rec_slots + rec_rank + 1, 5))
-    all_records = pc.binary_join_element_wise(pa.array(reg.community_codes[all_comm]), seq, "")
+    seq_numbers = ids.ascii_strings(ids.digits(seq.take_records(all_comm), 5))
+    all_records = pc.binary_join_element_wise(
+        pa.array(reg.community_codes[all_comm]), seq_numbers, ""
+    )
     record_number = all_records.slice(0, n)
     comm_codes = pa.array(reg.community_codes[community])
 

@@ -1,4 +1,4 @@
-"""Same seed ⇒ same output; chunks are independent; faults appear at the configured rate."""
+"""Same seed ⇒ same output; chunks only share the sequence numbers handed out; faults appear at the configured rate."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from manbing.synth.config import SynthConfig
 from manbing.synth.dates import stamp
 from manbing.synth.divisions import build_tree
-from manbing.synth.generator import generate, generate_chunk
+from manbing.synth.generator import generate, generate_chunk, start_sequences
 from manbing.synth.orgs import build_registry
 from tests.unit.synth.metrics import connect
 
@@ -33,10 +33,12 @@ def test_a_different_seed_gives_a_different_population() -> None:
     assert a.column("name").to_pylist() != b.column("name").to_pylist()
 
 
-def test_a_chunk_generated_alone_equals_the_same_chunk_of_a_full_run() -> None:
+def test_a_chunk_generated_after_the_chunks_before_it_equals_the_same_chunk_of_a_full_run() -> None:
     full = list(generate(SMALL))[2]
     reg = build_registry(SMALL, build_tree(SMALL.region), stamp(SMALL.end_date))
-    alone = generate_chunk(SMALL, reg, 1)
+    seq = start_sequences(SMALL, reg)
+    generate_chunk(SMALL, reg, 0, seq)
+    alone = generate_chunk(SMALL, reg, 1, seq)
     for name, table in full.tables.items():
         assert table.equals(alone.tables[name]), name
 
