@@ -71,3 +71,13 @@ def dtx_inbox(session, resident_id) -> str:
 
 def test_without_demo_accounts_nothing_is_prepared(district, uow, clock):
     assert prepare_demo_patient(uow, clock) is False
+
+
+def test_dose_times_stay_within_the_waking_day():
+    from manbing.services.demo_patient import _dose_hour
+
+    for doses in range(1, 7):
+        hours = [_dose_hour(d, doses) for d in range(doses)]
+        assert hours[0] == 8
+        assert all(8 <= h <= 20 for h in hours)
+        assert hours == sorted(set(hours))

@@ -50,6 +50,12 @@ def _at(clock: Clock, days_ago: int, hour: int, minute: int) -> FixedClock:
     return FixedClock(datetime.combine(day, time(hour, minute), dtx.TZ))
 
 
+def _dose_hour(dose: int, doses: int) -> int:
+    """Doses spread over the waking day: once at 08:00, twice at 08:00 and 20:00, three times
+    at 08:00, 14:00 and 20:00, and so on (never past 20:00)."""
+    return 8 + (12 * dose) // max(1, doses - 1)
+
+
 def prepare_demo_patient(uow: UnitOfWork, clock: Clock, seed: int = 8) -> bool:
     """Give the demo patient their fortnight; False if already enrolled or no demo accounts."""
     actors = _actors(uow)
@@ -121,9 +127,10 @@ def prepare_demo_patient(uow: UnitOfWork, clock: Clock, seed: int = 8) -> bool:
         )
     for days_ago in range(DAYS, 0, -1):
         for reminder in plan.get("medication_reminders", []):
-            for dose in range(int(reminder.get("times_per_day", 1))):
+            doses = int(reminder.get("times_per_day", 1))
+            for dose in range(doses):
                 if rng.random() < 0.9:
-                    moment = _at(clock, days_ago, 8 + 12 * dose, 5)
+                    moment = _at(clock, days_ago, _dose_hour(dose, doses), 5)
                     dtx.confirm_dose(uow, patient, resident_id, str(reminder["name"]), dose, moment)
     if lessons:
         dtx.complete_lesson(uow, patient, resident_id, lessons[0], _at(clock, DAYS - 1, 21, 0))
