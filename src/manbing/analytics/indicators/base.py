@@ -115,6 +115,25 @@ def residents(wh: Warehouse, period: Period) -> ir.Table:
     )
 
 
+def people(wh: Warehouse, period: Period) -> ir.Table:
+    """Residents on record at the period's end with their age then: only the columns the
+    population-wide indicators read (materialised once per run, so kept narrow)."""
+
+    def build() -> ir.Table:
+        r = residents(wh, period)
+        return r.select(
+            "id",
+            "sex",
+            "severe_mental_disorder",
+            "pregnant",
+            "disability",
+            org_id=r.managing_org_id,
+            age=age_at(r.birth_date, d(period.end)),
+        )
+
+    return wh.shared(("people", period), build)
+
+
 def enrolled(wh: Warehouse, programme: Programme, period: Period) -> ir.Table:
     """Patients of a programme during the period: enrolled by its end and not ended before its
     start. Columns: resident_id, org_id, team_id, enrolled_on, sex, birth_date, age."""

@@ -14,7 +14,7 @@ from manbing.analytics.indicators.base import (
     d,
     define,
     frame,
-    residents,
+    people,
 )
 from manbing.analytics.periods import Period
 from manbing.domain.contracts import ContractStatus
@@ -27,12 +27,7 @@ ELDERLY_AGE = 65  # 老年人健康管理: residents aged 65 and over (key popul
 CHILD_MAX_AGE = 6
 
 
-def _people(wh: Warehouse, period: Period) -> ir.Table:
-    def build() -> ir.Table:
-        r = residents(wh, period)
-        return r.mutate(age=age_at(r.birth_date, d(period.end)), org_id=r.managing_org_id)
-
-    return wh.shared(("people", period), build)
+_people = people
 
 
 def _elderly(wh: Warehouse, period: Period, params: Params) -> ir.Table:
@@ -59,6 +54,16 @@ def _contracted(wh: Warehouse, period: Period) -> ir.Table:
     return signed.select(kid="resident_id", kteam="team_id").distinct()
 
 
+def _first_team(wh: Warehouse, period: Period) -> ir.Table:
+    """Residents with a contract in force at the period's end and their (first) team."""
+
+    def build() -> ir.Table:
+        k = _contracted(wh, period)
+        return k.group_by("kid").aggregate(kteam=k.kteam.min())
+
+    return wh.shared(("first_team", period), build)
+
+
 def _contract_frame(wh: Warehouse, period: Period, key_only: bool) -> ir.Table:
     r = _people(wh, period)
     if key_only:
@@ -82,8 +87,7 @@ def _contract_frame(wh: Warehouse, period: Period, key_only: bool) -> ir.Table:
             | r.disability
         )
         r = r.filter(key)
-    k = _contracted(wh, period)
-    first_team = k.group_by("kid").aggregate(kteam=k.kteam.min())
+    first_team = _first_team(wh, period)
     j = r.left_join(first_team, r.id == first_team.kid)
     j = j.mutate(resident_id=j.id, team_id=j.kteam)
     return frame(j, j.kid.notnull())

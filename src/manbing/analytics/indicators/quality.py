@@ -40,7 +40,26 @@ DIGIT_BASE = 10
 
 
 def _forms(wh: Warehouse, period: Period) -> ir.Table:
-    f = wh.table("follow_ups")
+    """Completed forms of the period with the patient's sex and age (shared by three
+    indicators: materialised once per run, only the columns they read)."""
+    return wh.shared(("dq_forms", period), lambda: _forms_expr(wh, period))
+
+
+def _forms_expr(wh: Warehouse, period: Period) -> ir.Table:
+    f = wh.table("follow_ups").select(
+        "resident_id",
+        "organization_id",
+        "form",
+        "outcome",
+        "visit_date",
+        "sbp",
+        "dbp",
+        "heart_rate",
+        "next_visit_date",
+        "classification",
+        "fasting_glucose",
+        "hba1c",
+    )
     f = f.filter(
         f.outcome == VisitOutcome.DONE.value,
         f.visit_date >= d(period.start),
