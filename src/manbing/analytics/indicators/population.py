@@ -15,6 +15,7 @@ from manbing.analytics.indicators.base import (
     define,
     frame,
     people,
+    resident_rows,
 )
 from manbing.analytics.periods import Period
 from manbing.domain.contracts import ContractStatus
@@ -117,7 +118,7 @@ def mortality_frame(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     four-cause NCD deaths among them during the period (num), with ``age`` at death or at the
     midpoint. ``compute`` sums them by 5-year band and applies
     ``domain.rules.mortality.premature_ncd_mortality``."""
-    r = wh.table("residents")
+    r = resident_rows(wh)
     mid = period.start + (period.end - period.start) / 2
     died_in = (
         (r.status == ResidentStatus.DEAD.value)
@@ -154,7 +155,7 @@ def _referrals_up(wh: Warehouse, period: Period, params: Params) -> ir.Table:
         f.created_at.date() >= d(period.start),
         f.created_at.date() <= d(period.end),
     )
-    r = wh.table("residents").select(r_id="id", sex="sex", birth_date="birth_date")
+    r = resident_rows(wh).select(r_id="id", sex="sex", birth_date="birth_date")
     j = f.join(r, f.resident_id == r.r_id)
     j = j.mutate(
         org_id=j.from_org_id, team_id=ibis.null("string"), age=age_at(j.birth_date, d(period.end))

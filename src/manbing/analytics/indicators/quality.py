@@ -24,6 +24,7 @@ from manbing.analytics.indicators.base import (
     d,
     define,
     frame,
+    resident_rows,
     residents,
 )
 from manbing.analytics.periods import Period
@@ -65,7 +66,7 @@ def _forms_expr(wh: Warehouse, period: Period) -> ir.Table:
         f.visit_date >= d(period.start),
         f.visit_date <= d(period.end),
     )
-    r = wh.table("residents").select(r_id="id", sex="sex", birth_date="birth_date")
+    r = resident_rows(wh).select(r_id="id", sex="sex", birth_date="birth_date")
     j = f.join(r, f.resident_id == r.r_id)
     return j.mutate(
         org_id=j.organization_id,
@@ -112,15 +113,24 @@ def _digit_preference(wh: Warehouse, period: Period, params: Params) -> ir.Table
 
 
 def _duplicates(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    r = residents(wh, period)
-    r = r.mutate(
-        twins=r.id.count().over(group_by=[r.name, r.sex, r.birth_date]),
-        resident_id=r.id,
-        org_id=r.managing_org_id,
-        team_id=ibis.null("string"),
-        age=age_at(r.birth_date, d(period.end)),
+    r = residents(wh, period).select("id", "name", "sex", "birth_date", "managing_org_id")
+    # Keys shared by two or more residents (name, sex and birth date are NOT NULL), then a
+    # hash join back: cheaper than a window over every resident.
+    groups = r.group_by(["name", "sex", "birth_date"]).aggregate(twins=r.id.count())
+    shared = groups.filter(groups.twins > 1).select(
+        t_name="name", t_sex="sex", t_birth="birth_date"
     )
-    return frame(r, r.twins > 1)
+    j = r.left_join(
+        shared,
+        [r.name == shared.t_name, r.sex == shared.t_sex, r.birth_date == shared.t_birth],
+    )
+    j = j.mutate(
+        resident_id=j.id,
+        org_id=j.managing_org_id,
+        team_id=ibis.null("string"),
+        age=age_at(j.birth_date, d(period.end)),
+    )
+    return frame(j, j.t_name.notnull())
 
 
 INDICATORS: tuple[Indicator, ...] = (
