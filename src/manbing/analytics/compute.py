@@ -284,7 +284,7 @@ def compute_table(
         if progress is not None:
             progress(ind.code, len(done), len(chosen), seconds[ind.code])
     if regular:
-        kinds = {i.code: i.kind for i in chosen if i.kind is not Kind.PROBABILITY}
+        kinds: dict[str, Kind] = {i.code: i.kind for i in chosen if i.kind is not Kind.PROBABILITY}
         parts.insert(0, _values(rollup(pa.concat_tables(regular), units), kinds, params))
     if not parts:
         return RESULT_SCHEMA.empty_table()

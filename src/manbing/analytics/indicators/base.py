@@ -141,22 +141,32 @@ def residents(wh: Warehouse, period: Period) -> ir.Table:
 
 def people(wh: Warehouse, period: Period) -> ir.Table:
     """Residents on record at the period's end with their age then and their managing
-    organisation (``org_id``)."""
-    r = residents(wh, period)
-    return r.select(
-        "id",
-        "sex",
-        "severe_mental_disorder",
-        "pregnant",
-        "disability",
-        org_id=r.managing_org_id,
-        age=age_at(r.birth_date, d(period.end)),
-    )
+    organisation (``org_id``): six population-wide indicators start from it, so it is
+    materialised once per run, only the columns they read."""
+
+    def build() -> ir.Table:
+        r = residents(wh, period)
+        return r.select(
+            "id",
+            "sex",
+            "severe_mental_disorder",
+            "pregnant",
+            "disability",
+            org_id=r.managing_org_id,
+            age=age_at(r.birth_date, d(period.end)),
+        )
+
+    return wh.shared(("people", period), build)
 
 
 def enrolled(wh: Warehouse, programme: Programme, period: Period) -> ir.Table:
     """Patients of a programme during the period: enrolled by its end and not ended before its
-    start. Columns: resident_id, org_id, team_id, enrolled_on, sex, birth_date, age."""
+    start. Columns: resident_id, org_id, team_id, enrolled_on, sex, birth_date, age (shared by
+    the national and HEARTS indicators: materialised once per run)."""
+    return wh.shared(("enrolled", programme, period), lambda: _enrolled(wh, programme, period))
+
+
+def _enrolled(wh: Warehouse, programme: Programme, period: Period) -> ir.Table:
     e = wh.table("enrolments")
     e = e.filter(
         e.programme == programme.value,

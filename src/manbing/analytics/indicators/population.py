@@ -45,22 +45,18 @@ def _elderly(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     return frame(j, j.cid.notnull())
 
 
-def _contracted(wh: Warehouse, period: Period) -> ir.Table:
-    c = wh.table("contracts")
-    signed = c.filter(
-        c.start_date <= d(period.end),
-        c.end_date >= d(period.end),
-        c.status != ContractStatus.TERMINATED.value,
-    )
-    return signed.select(kid="resident_id", kteam="team_id").distinct()
-
-
 def _first_team(wh: Warehouse, period: Period) -> ir.Table:
     """Residents with a contract in force at the period's end and their (first) team."""
 
     def build() -> ir.Table:
-        k = _contracted(wh, period)
-        return k.group_by("kid").aggregate(kteam=k.kteam.min())
+        c = wh.table("contracts")
+        signed = c.filter(
+            c.start_date <= d(period.end),
+            c.end_date >= d(period.end),
+            c.status != ContractStatus.TERMINATED.value,
+        )
+        # Contracts in force at the period's end; a resident's smallest team among them.
+        return signed.group_by(kid=signed.resident_id).aggregate(kteam=signed.team_id.min())
 
     return wh.shared(("first_team", period), build)
 
