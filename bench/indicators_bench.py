@@ -14,7 +14,8 @@ table, the operational column names, so no conversion step). ``subset`` makes a 
 warehouse of the first K generator chunks (symbolic links, the whole organisation tree) — the
 peer-size point. ``duckdb``, ``baseline`` and ``postgres`` each run in a fresh process and
 report wall time, CPU time (all threads; less sensitive to other jobs on a shared machine) and
-peak RSS. ``postgres`` loads only the columns the indicators read, as UNLOGGED tables,
+peak RSS (PostgreSQL: its backend's CPU from /proc, parallel workers off, plus the client's).
+``postgres`` loads only the columns the indicators read, as UNLOGGED tables,
 ANALYZEd, no indexes, into its own database (``--drop`` removes it afterwards). The baseline is
 ``htn_bp_control_rate`` alone: the full set's cost in "passes" is full / baseline.
 """
@@ -236,16 +237,27 @@ def run_postgres(url: str, period: str, work_mem: str) -> dict[str, float]:
 
     wh = open_postgres(url)
     wh.backend.raw_sql(f"SET work_mem = '{work_mem}'")
-    started, cpu = time.perf_counter(), _cpu()
+    # No parallel workers: the server's CPU is then all in this session's backend process,
+    # read from /proc (the DuckDB figure is CPU over all its threads).
+    wh.backend.raw_sql("SET max_parallel_workers_per_gather = 0")
+    with wh.backend.raw_sql("SELECT pg_backend_pid()") as cursor:
+        pid = int(cursor.fetchone()[0])
+    started, cpu, server = time.perf_counter(), _cpu(), _proc_cpu(pid)
     table = compute_table(wh, parse_period(period), progress=_progress)
     seconds = time.perf_counter() - started
-    # The server's CPU is not in this process: only the client's (roll-up, Arrow) is counted.
     return {
         "seconds": seconds,
+        "server_cpu_s": _proc_cpu(pid) - server,
         "client_cpu_s": _cpu() - cpu,
         "results": table.num_rows,
         "peak_mb": _peak_mb(),
     }
+
+
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a local process (Linux /proc; PostgreSQL on this host)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _child(args: list[str]) -> dict[str, Any]:
@@ -338,7 +350,11 @@ def main() -> None:
                     a.work_mem,
                 ]
             )
-            figures |= {"postgres": pg, "ratio": pg["seconds"] / duck["seconds"]}
+            figures |= {
+                "postgres": pg,
+                "ratio": pg["seconds"] / duck["seconds"],
+                "cpu_ratio": (pg["server_cpu_s"] + pg["client_cpu_s"]) / duck["cpu_s"],
+            }
             if a.drop:
                 drop_postgres(a.url)
         figures["load_average_after"] = os.getloadavg()
