@@ -4,18 +4,34 @@ Units: every organisation (its own patients and everything below it, by the ``pa
 organisation tree: province commission → city → district → centre → station), every family-
 doctor team, and the administrative divisions (province, city, district) of the managing
 organisations. Each unit gets the totals and breakdowns by sex and by age band (``*`` = all).
-All rate and count indicators are aggregated in one pass; premature mortality in a second.
+
+Two stages:
+
+1. On the engine (DuckDB, Spark or PostgreSQL), each indicator's frame — one row per person —
+   is summed per (managing organisation, team, sex, age band): its *leaves*, a few thousand rows
+   at most. The sub-expressions several indicators share (patients per programme, the HEARTS
+   cohort, the residents on record) are materialised once per run (``Warehouse.shared``).
+2. In process (Arrow), the leaves of every indicator are joined with the units containing each
+   organisation and summed per unit for the totals, the sexes and the age bands. Sums are
+   additive, so this gives exactly the per-person aggregation over each unit, on a tiny table.
+
+``compute_table`` returns the results as one Arrow table; ``compute`` as ``Result`` objects.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from manbing.analytics.engine import Warehouse
 from manbing.analytics.indicators import ALL, Indicator, Kind, Params
@@ -33,6 +49,22 @@ BREAKDOWN_BANDS: tuple[tuple[int, str], ...] = (
     (65, "65-74"),
     (75, "75+"),
 )
+RESULT_SCHEMA = pa.schema(
+    [
+        ("indicator", pa.string()),
+        ("unit_kind", pa.string()),
+        ("unit_id", pa.string()),
+        ("sex", pa.string()),
+        ("age_band", pa.string()),
+        ("numerator", pa.int64()),
+        ("denominator", pa.int64()),
+        ("value", pa.float64()),
+    ]
+)
+_LEAF_KEYS = ("indicator", "org_id", "team_id", "sex", "band")
+
+# Called after each indicator: (code, indicators done, indicators chosen, seconds it took).
+Progress = Callable[[str, int, int, float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +78,22 @@ class Result:
     numerator: int
     denominator: int | None
     value: float | None
+
+
+@dataclass
+class OutOfTime(Exception):
+    """The time budget ran out before every indicator was computed."""
+
+    done: list[str]
+    remaining: list[str]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return (
+            f"time budget exhausted after {len(self.done)} of "
+            f"{len(self.done) + len(self.remaining)} indicators; not computed: "
+            f"{', '.join(self.remaining)}"
+        )
 
 
 def _division_units(code: str) -> list[str]:
@@ -83,61 +131,114 @@ def _band(age: ir.IntegerValue) -> ir.StringValue:
     return label
 
 
-def _leaves(frames: ir.Table, extra: dict[str, ir.Value] | None = None) -> ir.Table:
+def leaves_expr(frame: ir.Table, code: str, extra: dict[str, ir.Value] | None = None) -> ir.Table:
     """Sum the 0/1 flags per (organisation, team, sex, age band): sums are additive, so the
     tree roll-up then works on a few thousand rows instead of one row per person and unit."""
-    keyed = frames.mutate(band=_band(frames.age), **(extra or {}))
-    keys = ["indicator", "org_id", "team_id", "sex", "band", *(extra or {})]
-    return keyed.group_by(keys).aggregate(num=keyed.num.sum(), den=keyed.den.sum())
+    keyed = frame.mutate(band=_band(frame.age), **(extra or {}))
+    keys = ["org_id", "team_id", "sex", "band", *(extra or {})]
+    leaves = keyed.group_by(keys).aggregate(num=keyed.num.sum(), den=keyed.den.sum())
+    return leaves.mutate(indicator=ibis.literal(code))
 
 
-def _expand(leaves: ir.Table, units: ir.Table, extra: tuple[str, ...] = ()) -> ir.Table:
-    """One row per (leaf, unit containing it): organisations, divisions and the team."""
-    j = leaves.join(units, leaves.org_id == units.u_org)
-    by_org = j.select("indicator", "unit_kind", "unit_id", "sex", "band", *extra, "num", "den")
-    teams = leaves.filter(leaves.team_id.notnull())
-    by_team = teams.select(
-        "indicator",
-        unit_kind=ibis.literal("team"),
-        unit_id=teams.team_id,
-        sex=teams.sex,
-        band=teams.band,
-        **{name: teams[name] for name in extra},
-        num=teams.num,
-        den=teams.den,
+def _leaves(wh: Warehouse, expr: ir.Table, extra: tuple[str, ...] = ()) -> pa.Table:
+    table = wh.backend.to_pyarrow(expr)
+    columns = {
+        "indicator": table.column("indicator").cast(pa.string()),
+        "org_id": table.column("org_id").cast(pa.string()),
+        "team_id": table.column("team_id").cast(pa.string()),
+        "sex": table.column("sex").cast(pa.string()),
+        "band": table.column("band").cast(pa.string()),
+        **{name: table.column(name).cast(pa.int64()) for name in extra},
+        "num": pc.fill_null(table.column("num").cast(pa.int64()), 0),
+        "den": pc.fill_null(table.column("den").cast(pa.int64()), 0),
+    }
+    return pa.table(columns)
+
+
+def rollup(leaves: pa.Table, units: pa.Table, extra: tuple[str, ...] = ()) -> pa.Table:
+    """Leaves → (indicator, unit_kind, unit_id, sex, band, *extra, num, den) for every unit
+    containing each leaf (organisations and divisions via ``units``, and the leaf's team), with
+    the totals, the by-sex and the by-band breakdowns (``*`` marks the collapsed dimension).
+
+    Runs on an in-process DuckDB over the Arrow tables whatever the engine of the leaves: the
+    input is a few thousand rows per indicator."""
+    more = "".join(f", {name}" for name in extra)
+    keys = f"indicator, unit{more}"
+    star = f"'{ALL_VALUES}'"
+    # Totals, by sex and by band per organisation (and per team) first, then each of those rows
+    # once per unit containing the organisation: the join multiplies a reduced table.
+    sql = f"""
+        WITH per_unit AS (
+            SELECT indicator, org_id AS unit, FALSE AS is_team, sex, band{more}, num, den
+            FROM leaves
+            UNION ALL
+            SELECT indicator, team_id, TRUE, sex, band{more}, num, den
+            FROM leaves WHERE team_id IS NOT NULL
+        ), sets AS (
+            SELECT {keys}, is_team,
+                   CASE WHEN GROUPING(sex) = 1 THEN {star} ELSE sex END AS sex,
+                   CASE WHEN GROUPING(band) = 1 THEN {star} ELSE band END AS band,
+                   SUM(num) AS num, SUM(den) AS den
+            FROM per_unit
+            GROUP BY GROUPING SETS (({keys}, is_team), ({keys}, is_team, sex),
+                                    ({keys}, is_team, band))
+        ), expanded AS (
+            SELECT s.indicator, u.unit_kind, u.unit_id, s.sex, s.band{more.replace(", ", ", s.")},
+                   s.num, s.den
+            FROM sets AS s JOIN units AS u ON s.unit = u.org_id
+            WHERE NOT s.is_team
+            UNION ALL
+            SELECT indicator, 'team', unit, sex, band{more}, num, den FROM sets WHERE is_team
+        )
+        SELECT indicator, unit_kind, unit_id, sex, band{more},
+               CAST(SUM(num) AS BIGINT) AS num, CAST(SUM(den) AS BIGINT) AS den
+        FROM expanded
+        GROUP BY indicator, unit_kind, unit_id, sex, band{more}
+    """
+    con = duckdb.connect()
+    try:
+        con.register("leaves", leaves)
+        con.register("units", units)
+        return con.execute(sql).fetch_arrow_table()
+    finally:
+        con.close()
+
+
+def _values(rolled: pa.Table, kinds: dict[str, Kind], params: Params) -> pa.Table:
+    """Apply the prevalence to estimated denominators and compute each value."""
+    codes = sorted(kinds)
+    index = pc.index_in(rolled.column("indicator"), value_set=pa.array(codes)).to_numpy(
+        zero_copy_only=False
     )
-    return by_org.union(by_team)
-
-
-def _aggregate(expanded: ir.Table, extra: tuple[str, ...] = ()) -> ir.Table:
-    """Totals, by sex and by age band in one query (``*`` marks the collapsed dimension)."""
-    star = ibis.literal(ALL_VALUES)
-    base = expanded
-    total = base.mutate(sex=star, band=star)
-    by_sex = base.mutate(band=star)
-    by_band = base.mutate(sex=star)
-    stacked = total.union(by_sex).union(by_band)
-    return stacked.group_by(["indicator", "unit_kind", "unit_id", "sex", "band", *extra]).aggregate(
-        numerator=stacked.num.sum(), denominator=stacked.den.sum()
+    shares = np.array([prevalence(c, params) or np.nan for c in codes], dtype=np.float64)
+    counts = np.array([kinds[c] is Kind.COUNT for c in codes], dtype=bool)
+    num = rolled.column("num").to_numpy().astype(np.int64)
+    den = rolled.column("den").to_numpy().astype(np.int64)
+    share = shares[index]
+    estimated = ~np.isnan(share)
+    # Python's round(): half to even, as the per-row computation always did.
+    den_out = np.where(estimated, np.round(den * np.nan_to_num(share)), den).astype(np.int64)
+    is_count = counts[index]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = num / den_out
+    value = np.where(is_count, num.astype(np.float64), rate)
+    missing = ~is_count & (den_out == 0)
+    return pa.table(
+        {
+            "indicator": rolled.column("indicator"),
+            "unit_kind": rolled.column("unit_kind"),
+            "unit_id": rolled.column("unit_id"),
+            "sex": rolled.column("sex"),
+            "age_band": rolled.column("band"),
+            "numerator": pa.array(num, pa.int64()),
+            "denominator": pa.array(den_out, pa.int64()),
+            "value": pa.array(value, pa.float64(), mask=missing),
+        },
+        schema=RESULT_SCHEMA,
     )
 
 
-def _frames(wh: Warehouse, indicators: list[Indicator], period: Period, params: Params) -> ir.Table:
-    parts = [i.frame(wh, period, params).mutate(indicator=ibis.literal(i.code)) for i in indicators]
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.union(p)
-    return out
-
-
-def compute(
-    wh: Warehouse,
-    period: Period,
-    params: Params | None = None,
-    codes: list[str] | None = None,
-) -> list[Result]:
-    params = params or Params()
-    chosen = [i for i in ALL if codes is None or i.code in codes]
+def _chosen(codes: list[str] | None) -> list[Indicator]:
     if codes:
         unknown = set(codes) - {i.code for i in ALL}
         if unknown:
@@ -146,74 +247,107 @@ def compute(
                 f"未知指标：{', '.join(sorted(unknown))}",
                 f"unknown indicators: {sorted(unknown)}",
             )
-    units = ibis.memtable(units_table(wh)).rename(u_org="org_id")
-    results: list[Result] = []
-    regular = [i for i in chosen if i.kind is not Kind.PROBABILITY]
-    if regular:
-        agg = _aggregate(_expand(_leaves(_frames(wh, regular, period, params)), units))
-        table = wh.backend.to_pyarrow(agg)
-        kinds = {i.code: i.kind for i in regular}
-        for row in table.to_pylist():
-            num, den = int(row["numerator"] or 0), int(row["denominator"] or 0)
-            share = prevalence(row["indicator"], params)
-            denominator: int | None = round(den * share) if share is not None else den
-            kind = kinds[row["indicator"]]
-            if kind is Kind.COUNT:
-                value: float | None = float(num)
-            else:
-                value = num / denominator if denominator else None
-            results.append(
-                Result(
-                    row["indicator"],
-                    row["unit_kind"],
-                    row["unit_id"],
-                    period,
-                    row["sex"],
-                    row["band"],
-                    num,
-                    denominator,
-                    value,
-                )
-            )
+    return [i for i in ALL if codes is None or i.code in codes]
+
+
+def compute_table(
+    wh: Warehouse,
+    period: Period,
+    params: Params | None = None,
+    codes: list[str] | None = None,
+    *,
+    progress: Progress | None = None,
+    deadline: float | None = None,
+) -> pa.Table:
+    """Every chosen indicator at every unit, as an Arrow table (``RESULT_SCHEMA``).
+
+    ``deadline`` is a ``time.monotonic()`` value: when it has passed before an indicator
+    starts, ``OutOfTime`` says which indicators were done and which were not."""
+    params = params or Params()
+    chosen = _chosen(codes)
+    units = units_table(wh)
+    regular: list[pa.Table] = []
+    parts: list[pa.Table] = []
+    done: list[str] = []
+    seconds: dict[str, float] = {}
     for ind in chosen:
+        if deadline is not None and time.monotonic() > deadline:
+            remaining = [i.code for i in chosen if i.code not in done]
+            raise OutOfTime(done, remaining, seconds)
+        started = time.perf_counter()
         if ind.kind is Kind.PROBABILITY:
-            results.extend(_mortality(wh, ind, period, params, units))
-    return results
+            parts.append(_mortality(wh, ind, period, params, units))
+        else:
+            regular.append(_leaves(wh, leaves_expr(ind.frame(wh, period, params), ind.code)))
+        seconds[ind.code] = time.perf_counter() - started
+        done.append(ind.code)
+        if progress is not None:
+            progress(ind.code, len(done), len(chosen), seconds[ind.code])
+    if regular:
+        kinds: dict[str, Kind] = {i.code: i.kind for i in chosen if i.kind is not Kind.PROBABILITY}
+        parts.insert(0, _values(rollup(pa.concat_tables(regular), units), kinds, params))
+    if not parts:
+        return RESULT_SCHEMA.empty_table()
+    return pa.concat_tables(parts)
+
+
+def results_of(table: pa.Table, period: Period) -> list[Result]:
+    """``Result`` objects from a ``compute_table`` table."""
+    columns = [table.column(name).to_pylist() for name in RESULT_SCHEMA.names]
+    return [
+        Result(ind, kind, unit, period, sex, band, num, den, value)
+        for ind, kind, unit, sex, band, num, den, value in zip(*columns, strict=True)
+    ]
+
+
+def compute(
+    wh: Warehouse,
+    period: Period,
+    params: Params | None = None,
+    codes: list[str] | None = None,
+) -> list[Result]:
+    return results_of(compute_table(wh, period, params, codes), period)
 
 
 def _mortality(
-    wh: Warehouse, ind: Indicator, period: Period, params: Params, units: ir.Table
-) -> list[Result]:
-    f = ind.frame(wh, period, params).mutate(indicator=ibis.literal(ind.code))
-    leaves = _leaves(f, {"mband": (f.age - f.age % BAND_WIDTH).cast("int64")})
-    agg = _aggregate(_expand(leaves, units, ("mband",)), ("mband",))
-    agg = agg.filter(agg.band == ALL_VALUES)
-    rows = wh.backend.to_pyarrow(agg).to_pylist()
+    wh: Warehouse, ind: Indicator, period: Period, params: Params, units: pa.Table
+) -> pa.Table:
+    f = ind.frame(wh, period, params)
+    expr = leaves_expr(f, ind.code, {"mband": (f.age - f.age % BAND_WIDTH).cast("int64")})
+    rolled = rollup(_leaves(wh, expr, ("mband",)), units, ("mband",))
+    rolled = rolled.filter(pc.equal(rolled.column("band"), ALL_VALUES))
     grouped: dict[tuple[str, str, str], tuple[dict[int, float], dict[int, float]]] = defaultdict(
         lambda: ({}, {})
     )
-    for row in rows:
-        deaths, population = grouped[(row["unit_kind"], row["unit_id"], row["sex"])]
-        deaths[row["mband"]] = float(row["numerator"] or 0)
-        population[row["mband"]] = float(row["denominator"] or 0)
-    out = []
+    for kind, unit, sex, mband, num, den in zip(
+        *(rolled.column(c).to_pylist() for c in ("unit_kind", "unit_id", "sex", "mband")),
+        rolled.column("num").to_pylist(),
+        rolled.column("den").to_pylist(),
+        strict=True,
+    ):
+        deaths, population = grouped[(kind, unit, sex)]
+        deaths[mband] = float(num or 0)
+        population[mband] = float(den or 0)
+    rows: dict[str, list[object]] = {name: [] for name in RESULT_SCHEMA.names}
     for (kind, unit, sex), (deaths, population) in grouped.items():
         value = None
         if all(population.get(b, 0) > 0 for b in AGE_BANDS) and all(
             deaths.get(b, 0) <= population[b] for b in AGE_BANDS
         ):
             value = premature_ncd_mortality(deaths, population).probability
-        out.append(
-            Result(
+        for name, cell in zip(
+            RESULT_SCHEMA.names,
+            (
                 ind.code,
                 kind,
                 unit,
-                period,
                 sex,
                 ALL_VALUES,
                 int(sum(deaths.values())),
                 int(sum(population.values())),
                 value,
-            )
-        )
-    return out
+            ),
+            strict=True,
+        ):
+            rows[name].append(cell)
+    return pa.table(rows, schema=RESULT_SCHEMA)

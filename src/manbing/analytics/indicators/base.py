@@ -101,10 +101,34 @@ def bp_controlled(
     return sbp.notnull() & dbp.notnull() & (sbp < sbp_below) & (dbp < dbp_below)
 
 
+# The resident columns the indicators read. The residents table is the largest the indicators
+# read and nearly all of them do (the population-wide ones, and every join for sex and age):
+# it is read from the warehouse once per run, only these columns (``Warehouse.shared``).
+RESIDENT_COLUMNS = (
+    "id",
+    "name",
+    "sex",
+    "birth_date",
+    "managing_org_id",
+    "status",
+    "status_date",
+    "registered_on",
+    "death_cause_icd10",
+    "severe_mental_disorder",
+    "pregnant",
+    "disability",
+)
+
+
+def resident_rows(wh: Warehouse) -> ir.Table:
+    """The warehouse's residents, ``RESIDENT_COLUMNS`` only."""
+    return wh.shared("resident_rows", lambda: wh.table("residents").select(*RESIDENT_COLUMNS))
+
+
 def residents(wh: Warehouse, period: Period) -> ir.Table:
     """Residents on record at the period's end: registered by then, not merged, and neither dead
     nor moved away before it."""
-    r = wh.table("residents")
+    r = resident_rows(wh)
     gone = r.status.isin([ResidentStatus.DEAD.value, ResidentStatus.MOVED_AWAY.value]) & (
         r.status_date.notnull() & (r.status_date <= d(period.end))
     )
@@ -115,16 +139,41 @@ def residents(wh: Warehouse, period: Period) -> ir.Table:
     )
 
 
+def people(wh: Warehouse, period: Period) -> ir.Table:
+    """Residents on record at the period's end with their age then and their managing
+    organisation (``org_id``): six population-wide indicators start from it, so it is
+    materialised once per run, only the columns they read."""
+
+    def build() -> ir.Table:
+        r = residents(wh, period)
+        return r.select(
+            "id",
+            "sex",
+            "severe_mental_disorder",
+            "pregnant",
+            "disability",
+            org_id=r.managing_org_id,
+            age=age_at(r.birth_date, d(period.end)),
+        )
+
+    return wh.shared(("people", period), build)
+
+
 def enrolled(wh: Warehouse, programme: Programme, period: Period) -> ir.Table:
     """Patients of a programme during the period: enrolled by its end and not ended before its
-    start. Columns: resident_id, org_id, team_id, enrolled_on, sex, birth_date, age."""
+    start. Columns: resident_id, org_id, team_id, enrolled_on, sex, birth_date, age (shared by
+    the national and HEARTS indicators: materialised once per run)."""
+    return wh.shared(("enrolled", programme, period), lambda: _enrolled(wh, programme, period))
+
+
+def _enrolled(wh: Warehouse, programme: Programme, period: Period) -> ir.Table:
     e = wh.table("enrolments")
     e = e.filter(
         e.programme == programme.value,
         e.enrolled_on <= d(period.end),
         ~(e.status.isin(list(ENDED_ENROLMENT)) & (e.status_date < d(period.start))),
     )
-    r = wh.table("residents")
+    r = resident_rows(wh)
     r = r.filter(r.status != ResidentStatus.MERGED.value)
     joined = e.join(r, e.resident_id == r.id)
     return joined.select(

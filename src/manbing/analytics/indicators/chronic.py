@@ -24,7 +24,7 @@ from manbing.analytics.indicators.base import (
     enrolled,
     followups_in,
     frame,
-    residents,
+    people,
 )
 from manbing.analytics.periods import Period
 from manbing.domain.followup_form import FormType, VisitOutcome
@@ -147,13 +147,12 @@ def _estimated_rate(programme: Programme):  # type: ignore[no-untyped-def]
     def build(wh: Warehouse, period: Period, params: Params) -> ir.Table:
         p = _patients(wh, programme, period)
         managed = p.filter(p.visits >= 1).select(mid="resident_id")
-        r = residents(wh, period)
-        r = r.mutate(age=age_at(r.birth_date, d(period.end)))
+        r = people(wh, period)
         r = r.filter(r.age >= params.prevalence_min_age)
         j = r.left_join(managed, r.id == managed.mid)
         j = j.select(
             resident_id=j.id,
-            org_id=j.managing_org_id,
+            org_id=j.org_id,
             team_id=ibis.null("string"),
             sex=j.sex,
             age=j.age,

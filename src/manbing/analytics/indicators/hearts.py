@@ -29,6 +29,7 @@ from manbing.analytics.indicators.base import (
     define,
     enrolled,
     frame,
+    resident_rows,
 )
 from manbing.analytics.periods import Period, quarter_of
 from manbing.domain.followup_form import FormType, VisitOutcome
@@ -54,7 +55,7 @@ def _cohort(wh: Warehouse, period: Period) -> ir.Table:
 
 def _cohort_expr(wh: Warehouse, period: Period) -> ir.Table:
     e = enrolled(wh, Programme.HYPERTENSION, period)
-    r = wh.table("residents")
+    r = resident_rows(wh)
     dead = r.filter(r.status == ResidentStatus.DEAD.value, r.status_date <= d(period.end)).select(
         dead_id="id"
     )
@@ -174,6 +175,10 @@ def _overdue(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     c = _cohort(wh, period)
     f = wh.table("follow_ups")
     f = f.filter(f.form.isin(FORMS), f.outcome == DONE, f.visit_date <= d(period.end))
+    # The latest visit's date is the cohort's ``last_visit`` (same follow-ups): rank only the
+    # records of that day instead of every patient's whole history.
+    last = c.filter(c.last_visit.notnull()).select(l_id="resident_id", l_date="last_visit")
+    f = f.join(last, [f.resident_id == last.l_id, f.visit_date == last.l_date])
     ranked = f.mutate(
         rn=ibis.row_number().over(
             group_by=f.resident_id, order_by=[ibis.desc(f.visit_date), ibis.desc(f.created_at)]

@@ -14,7 +14,8 @@ from manbing.analytics.indicators.base import (
     d,
     define,
     frame,
-    residents,
+    people,
+    resident_rows,
 )
 from manbing.analytics.periods import Period
 from manbing.domain.contracts import ContractStatus
@@ -27,12 +28,7 @@ ELDERLY_AGE = 65  # 老年人健康管理: residents aged 65 and over (key popul
 CHILD_MAX_AGE = 6
 
 
-def _people(wh: Warehouse, period: Period) -> ir.Table:
-    def build() -> ir.Table:
-        r = residents(wh, period)
-        return r.mutate(age=age_at(r.birth_date, d(period.end)), org_id=r.managing_org_id)
-
-    return wh.shared(("people", period), build)
+_people = people
 
 
 def _elderly(wh: Warehouse, period: Period, params: Params) -> ir.Table:
@@ -49,14 +45,20 @@ def _elderly(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     return frame(j, j.cid.notnull())
 
 
-def _contracted(wh: Warehouse, period: Period) -> ir.Table:
-    c = wh.table("contracts")
-    signed = c.filter(
-        c.start_date <= d(period.end),
-        c.end_date >= d(period.end),
-        c.status != ContractStatus.TERMINATED.value,
-    )
-    return signed.select(kid="resident_id", kteam="team_id").distinct()
+def _first_team(wh: Warehouse, period: Period) -> ir.Table:
+    """Residents with a contract in force at the period's end and their (first) team."""
+
+    def build() -> ir.Table:
+        c = wh.table("contracts")
+        signed = c.filter(
+            c.start_date <= d(period.end),
+            c.end_date >= d(period.end),
+            c.status != ContractStatus.TERMINATED.value,
+        )
+        # Contracts in force at the period's end; a resident's smallest team among them.
+        return signed.group_by(kid=signed.resident_id).aggregate(kteam=signed.team_id.min())
+
+    return wh.shared(("first_team", period), build)
 
 
 def _contract_frame(wh: Warehouse, period: Period, key_only: bool) -> ir.Table:
@@ -82,8 +84,7 @@ def _contract_frame(wh: Warehouse, period: Period, key_only: bool) -> ir.Table:
             | r.disability
         )
         r = r.filter(key)
-    k = _contracted(wh, period)
-    first_team = k.group_by("kid").aggregate(kteam=k.kteam.min())
+    first_team = _first_team(wh, period)
     j = r.left_join(first_team, r.id == first_team.kid)
     j = j.mutate(resident_id=j.id, team_id=j.kteam)
     return frame(j, j.kid.notnull())
@@ -113,7 +114,7 @@ def mortality_frame(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     four-cause NCD deaths among them during the period (num), with ``age`` at death or at the
     midpoint. ``compute`` sums them by 5-year band and applies
     ``domain.rules.mortality.premature_ncd_mortality``."""
-    r = wh.table("residents")
+    r = resident_rows(wh)
     mid = period.start + (period.end - period.start) / 2
     died_in = (
         (r.status == ResidentStatus.DEAD.value)
@@ -150,7 +151,7 @@ def _referrals_up(wh: Warehouse, period: Period, params: Params) -> ir.Table:
         f.created_at.date() >= d(period.start),
         f.created_at.date() <= d(period.end),
     )
-    r = wh.table("residents").select(r_id="id", sex="sex", birth_date="birth_date")
+    r = resident_rows(wh).select(r_id="id", sex="sex", birth_date="birth_date")
     j = f.join(r, f.resident_id == r.r_id)
     j = j.mutate(
         org_id=j.from_org_id, team_id=ibis.null("string"), age=age_at(j.birth_date, d(period.end))

@@ -27,6 +27,7 @@ from manbing.analytics.indicators.base import (
     d,
     define,
     frame,
+    resident_rows,
     residents,
 )
 from manbing.analytics.periods import Period
@@ -43,13 +44,32 @@ DIGIT_BASE = 10
 
 
 def _forms(wh: Warehouse, period: Period) -> ir.Table:
-    f = wh.table("follow_ups")
+    """Completed forms of the period with the patient's sex and age (shared by three
+    indicators: materialised once per run, only the columns they read)."""
+    return wh.shared(("dq_forms", period), lambda: _forms_expr(wh, period))
+
+
+def _forms_expr(wh: Warehouse, period: Period) -> ir.Table:
+    f = wh.table("follow_ups").select(
+        "resident_id",
+        "organization_id",
+        "form",
+        "outcome",
+        "visit_date",
+        "sbp",
+        "dbp",
+        "heart_rate",
+        "next_visit_date",
+        "classification",
+        "fasting_glucose",
+        "hba1c",
+    )
     f = f.filter(
         f.outcome == VisitOutcome.DONE.value,
         f.visit_date >= d(period.start),
         f.visit_date <= d(period.end),
     )
-    r = wh.table("residents").select(r_id="id", sex="sex", birth_date="birth_date")
+    r = resident_rows(wh).select(r_id="id", sex="sex", birth_date="birth_date")
     j = f.join(r, f.resident_id == r.r_id)
     return j.mutate(
         org_id=j.organization_id,
@@ -130,17 +150,31 @@ def _near_twins(r: ir.Table, contact: str) -> ir.Table:
 
 
 def _duplicates(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    r = residents(wh, period)
-    near = _near_twins(r, "address").union(_near_twins(r, "phone")).distinct()
-    r = r.mutate(twins=r.id.count().over(group_by=[r.name, r.sex, r.birth_date]))
-    j = r.left_join(near, r.id == near.dup_id)
+    r = residents(wh, period).select("id", "name", "sex", "birth_date", "managing_org_id")
+    # The contact columns are not in the shared narrow resident table: read them for the
+    # residents on record only.
+    raw = wh.table("residents")
+    contacts = raw.select(c_id=raw.id, address=raw.address, phone=raw.phone)
+    on_record = r.join(contacts, r.id == contacts.c_id).drop("c_id")
+    near = _near_twins(on_record, "address").union(_near_twins(on_record, "phone")).distinct()
+    # Exact twins: keys shared by two or more residents (name, sex and birth date are NOT
+    # NULL), then a hash join back: cheaper than a window over every resident.
+    groups = r.group_by(["name", "sex", "birth_date"]).aggregate(twins=r.id.count())
+    shared = groups.filter(groups.twins > 1).select(
+        t_name="name", t_sex="sex", t_birth="birth_date"
+    )
+    j = r.left_join(
+        shared,
+        [r.name == shared.t_name, r.sex == shared.t_sex, r.birth_date == shared.t_birth],
+    )
+    j = j.left_join(near, j.id == near.dup_id)
     j = j.mutate(
         resident_id=j.id,
         org_id=j.managing_org_id,
         team_id=ibis.null("string"),
         age=age_at(j.birth_date, d(period.end)),
     )
-    return frame(j, (j.twins > 1) | j.dup_id.notnull())
+    return frame(j, j.t_name.notnull() | j.dup_id.notnull())
 
 
 INDICATORS: tuple[Indicator, ...] = (
