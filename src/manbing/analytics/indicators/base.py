@@ -128,7 +128,12 @@ def resident_rows(wh: Warehouse) -> ir.Table:
 def residents(wh: Warehouse, period: Period) -> ir.Table:
     """Residents on record at the period's end: registered by then, not merged, and neither dead
     nor moved away before it."""
-    r = resident_rows(wh)
+    return on_record(resident_rows(wh), period)
+
+
+def on_record(r: ir.Table, period: Period) -> ir.Table:
+    """The rows of a residents table (any column selection holding ``registered_on``,
+    ``status`` and ``status_date``) on record at the period's end."""
     gone = r.status.isin([ResidentStatus.DEAD.value, ResidentStatus.MOVED_AWAY.value]) & (
         r.status_date.notnull() & (r.status_date <= d(period.end))
     )

@@ -27,6 +27,7 @@ from manbing.analytics.indicators.base import (
     d,
     define,
     frame,
+    on_record,
     resident_rows,
     residents,
 )
@@ -151,12 +152,17 @@ def _near_twins(r: ir.Table, contact: str) -> ir.Table:
 
 def _duplicates(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     r = residents(wh, period).select("id", "name", "sex", "birth_date", "managing_org_id")
-    # The contact columns are not in the shared narrow resident table: read them for the
-    # residents on record only.
+    # The contact columns are not in the shared narrow resident table: read them with the
+    # same on-record rule straight from the warehouse (no join on id).
     raw = wh.table("residents")
-    contacts = raw.select(c_id=raw.id, address=raw.address, phone=raw.phone)
-    on_record = r.join(contacts, r.id == contacts.c_id).drop("c_id")
-    near = _near_twins(on_record, "address").union(_near_twins(on_record, "phone")).distinct()
+    contacts = on_record(
+        raw.select(
+            "id", "name", "sex", "birth_date", "address", "phone",
+            "status", "status_date", "registered_on",
+        ),
+        period,
+    )  # fmt: skip
+    near = _near_twins(contacts, "address").union(_near_twins(contacts, "phone")).distinct()
     # Exact twins: keys shared by two or more residents (name, sex and birth date are NOT
     # NULL), then a hash join back: cheaper than a window over every resident.
     groups = r.group_by(["name", "sex", "birth_date"]).aggregate(twins=r.id.count())
