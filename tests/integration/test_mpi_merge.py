@@ -271,3 +271,31 @@ def test_concurrent_merges_of_the_same_record_merge_it_once(pair, district, cloc
             .where(AuditEvent.action == AuditAction.MERGE)
         )
         assert events == 1 and audit.verify(session) is None
+
+
+def test_registering_an_id_number_left_on_a_merged_record_points_to_its_survivor(
+    pair, district, uow, clock
+):
+    """The kept record carries a mistyped check character and the merged copy the valid
+    number, which stays on the merged record; registration must name the record the
+    resident now lives in, not the merged shell."""
+    manager, survivor_id, duplicate_id = pair
+    with district.session_factory() as session:
+        valid = session.get(Resident, survivor_id).id_number
+        wrong = valid[:17] + ("0" if valid[17] != "0" else "1")
+        session.execute(update(Resident).where(Resident.id == survivor_id).values(id_number=wrong))
+        session.execute(update(Resident).where(Resident.id == duplicate_id).values(id_number=valid))
+        session.commit()
+    mpi.merge(uow, manager, survivor_id, duplicate_id, clock)
+    with district.session_factory() as session:
+        assert session.get(Resident, duplicate_id).id_number == valid
+    doctor = actor_at(district.session_factory, Role.FAMILY_DOCTOR, district.orgs["xixing-1"])
+    new = residents.NewResident(
+        name="新居民",
+        division_code="330108001001",
+        managing_org_id=district.orgs["xixing-1"],
+        id_number=valid,
+    )
+    with pytest.raises(residents.DuplicateResident) as refused:
+        residents.register(uow, doctor, new, clock)
+    assert refused.value.existing_id == survivor_id
