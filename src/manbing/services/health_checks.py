@@ -131,13 +131,6 @@ def _view(c: HealthCheck) -> HealthCheckView:
     return HealthCheckView(c.id, c.check_date, c.sbp, c.dbp, c.bmi, c.fasting_glucose, c.conclusion)
 
 
-def for_resident(uow: UnitOfWork, actor: Actor, resident_id: uuid.UUID) -> list[HealthCheckView]:
-    access.require(actor, Permission.READ_RESIDENTS)
-    with uow:
-        access.get_resident(uow.session, actor, resident_id)
-        return of_resident(uow.session, resident_id)
-
-
 def of_resident(session: Session, resident_id: uuid.UUID) -> list[HealthCheckView]:
     """In the caller's transaction, once the caller has checked the actor reaches the resident."""
     rows = session.scalars(

@@ -247,7 +247,9 @@ def _refuse_duplicates(
     visible = access.resident_filter(actor)
     if id_number:
         existing = session.scalars(select(Resident).where(Resident.id_number == id_number)).first()
-        existing = _survivor_of(session, existing)
+        if existing is not None and existing.merged_into_id is not None:
+            # a merge re-points earlier merges, so the target is the living record
+            existing = session.get(Resident, existing.merged_into_id)
         if existing is not None:
             in_scope = session.scalars(
                 select(Resident.id).where(Resident.id == existing.id, visible)
@@ -282,15 +284,6 @@ def _refuse_duplicates(
                 "a resident with the same name and birth date exists",
                 same,
             )
-
-
-def _survivor_of(session: Session, record: Resident | None) -> Resident | None:
-    """The record a merged resident now lives in (following merges of merges), else itself."""
-    for _ in range(16):  # merge chains are short; the bound guards against a corrupt cycle
-        if record is None or record.merged_into_id is None:
-            return record
-        record = session.get(Resident, record.merged_into_id)
-    return record
 
 
 def _add_identifier(

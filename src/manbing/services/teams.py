@@ -26,15 +26,13 @@ class TeamInput:
 
 
 def _org_in_scope(session: Session, actor: Actor, org_id: uuid.UUID) -> Organization:
-    org = session.scalars(
-        select(Organization).where(Organization.id == org_id, access.org_filter(actor))
-    ).one_or_none()
-    if org is None:
+    try:
+        return access.require_org_in_scope(session, actor, org_id)
+    except NotFound:
         raise Forbidden(
             "只能为本机构或下属机构管理家庭医生团队",
             "a care team is kept by its own organisation: this one is outside your scope",
-        )
-    return org
+        ) from None
 
 
 def save_team(
