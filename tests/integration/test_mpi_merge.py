@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
 from manbing.db.models import (
     AuditEvent,
+    Contract,
     DtxLesson,
     Enrolment,
     EnrolmentStatusChange,
@@ -20,11 +21,12 @@ from manbing.db.models import (
 )
 from manbing.db.models.residents import RECORD_NUMBER_SYSTEM
 from manbing.domain.audit import AuditAction
+from manbing.domain.contracts import ContractStatus
 from manbing.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from manbing.domain.organisations import Role
 from manbing.domain.programmes import Programme
 from manbing.domain.residents import ResidentStatus
-from manbing.services import audit, enrolments, mpi, residents
+from manbing.services import audit, contracts, enrolments, mpi, residents
 from manbing.services import mpi_references as refs
 from tests.personas import actor_at
 
@@ -288,7 +290,12 @@ def test_registering_an_id_number_left_on_a_merged_record_points_to_its_survivor
         session.commit()
     mpi.merge(uow, manager, survivor_id, duplicate_id, clock)
     with district.session_factory() as session:
-        assert session.get(Resident, duplicate_id).id_number == valid
+        # a merge now corrects the number (see the next test); records merged before that
+        # still hold it on the merged copy
+        assert session.get(Resident, survivor_id).id_number == valid
+        session.execute(update(Resident).where(Resident.id == survivor_id).values(id_number=wrong))
+        session.execute(update(Resident).where(Resident.id == duplicate_id).values(id_number=valid))
+        session.commit()
     doctor = actor_at(district.session_factory, Role.FAMILY_DOCTOR, district.orgs["xixing-1"])
     new = residents.NewResident(
         name="新居民",
@@ -299,3 +306,59 @@ def test_registering_an_id_number_left_on_a_merged_record_points_to_its_survivor
     with pytest.raises(residents.DuplicateResident) as refused:
         residents.register(uow, doctor, new, clock)
     assert refused.value.existing_id == survivor_id
+
+
+def test_a_valid_id_number_replaces_the_survivors_mistyped_one(pair, district, uow, clock):
+    manager, survivor_id, duplicate_id = pair
+    with district.session_factory() as session:
+        valid = session.get(Resident, survivor_id).id_number
+        wrong = valid[:17] + ("0" if valid[17] != "0" else "1")
+        session.execute(update(Resident).where(Resident.id == survivor_id).values(id_number=wrong))
+        session.execute(update(Resident).where(Resident.id == duplicate_id).values(id_number=valid))
+        session.commit()
+    result = mpi.merge(uow, manager, survivor_id, duplicate_id, clock)
+    assert result.folded["residents.id_number"] == 1
+    with district.session_factory() as session:
+        assert session.get(Resident, survivor_id).id_number == valid
+        assert session.get(Resident, duplicate_id).id_number is None
+
+
+def test_a_valid_survivor_id_number_is_kept(pair, district, uow, clock):
+    manager, survivor_id, duplicate_id = pair
+    with district.session_factory() as session:
+        kept = session.get(Resident, survivor_id).id_number
+    result = mpi.merge(uow, manager, survivor_id, duplicate_id, clock)
+    assert "residents.id_number" not in result.folded
+    with district.session_factory() as session:
+        assert session.get(Resident, survivor_id).id_number == kept
+
+
+def test_after_a_merge_the_person_holds_one_active_contract(pair, district, uow, clock):
+    manager, survivor_id, duplicate_id = pair
+    signed = []
+    for station, rid, start_days_ago in (
+        ("xixing-1", survivor_id, 300),
+        ("xixing-2", duplicate_id, 30),
+    ):
+        doctor = actor_at(district.session_factory, Role.FAMILY_DOCTOR, district.orgs[station])
+        teams, packages = contracts.options(uow, doctor)
+        start = clock.today() - timedelta(days=start_days_ago)
+        signed.append(
+            contracts.sign(uow, doctor, rid, teams[0].id, packages[0].id, clock, start=start)
+        )
+    older, newer = signed
+    result = mpi.merge(uow, manager, survivor_id, duplicate_id, clock)
+    assert result.folded["contracts.active"] == 1
+    with district.session_factory() as session:
+        rows = {
+            c.id: c
+            for c in session.scalars(select(Contract).where(Contract.resident_id == survivor_id))
+        }
+        assert set(rows) == {older.id, newer.id}  # nothing lost
+        assert rows[newer.id].status is ContractStatus.ACTIVE  # runs longest
+        assert rows[older.id].status is ContractStatus.TERMINATED
+        assert rows[older.id].end_date == clock.today()
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == AuditAction.MERGE)
+        ).one()
+        assert event.detail["folded_rows"]["contracts.active"] == [{"ended": str(older.id)}]

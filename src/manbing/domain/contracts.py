@@ -6,12 +6,16 @@ one year and are renewed (续约) at expiry.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from manbing.domain.errors import InvalidInput
 
 EXPIRY_NOTICE_DAYS = 30
+
+T = TypeVar("T")
 
 
 class ContractStatus(StrEnum):
@@ -43,3 +47,15 @@ def default_end(start: date) -> date:
 
 def is_expiring(end: date, today: date, notice_days: int = EXPIRY_NOTICE_DAYS) -> bool:
     return today <= end <= today + timedelta(days=notice_days)
+
+
+def contract_to_keep(active: Sequence[tuple[T, date, date]]) -> T:
+    """Of several active contracts held by one resident (after two records of the same person
+    are merged), the one that stays active: the one running longest (latest end date), then
+    the earliest signed (earliest start). A resident signs with one family-doctor team at a
+    time (国卫基层发〔2022〕10号), so the others are ended.
+
+    ``active`` holds (key, start date, end date) tuples; it must not be empty."""
+    if not active:
+        raise ValueError("no active contract to keep")
+    return max(active, key=lambda c: (c[2], -c[1].toordinal()))[0]

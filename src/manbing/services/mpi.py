@@ -18,9 +18,10 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from manbing.db.models import NotDuplicate, Organization, Resident, ResidentIdentifier
+from manbing.db.models import Contract, NotDuplicate, Organization, Resident, ResidentIdentifier
 from manbing.db.models.residents import RECORD_NUMBER_SYSTEM
 from manbing.domain.audit import AuditAction
+from manbing.domain.contracts import ContractStatus, contract_to_keep
 from manbing.domain.errors import Conflict, InvalidInput, NotFound
 from manbing.domain.identity import parse_resident_id
 from manbing.domain.mpi import Match, MatchLevel, Snapshot, compare
@@ -396,8 +397,36 @@ def _merge(session: Session, survivor: Resident, duplicate: Resident, clock: Clo
         if left or kept != expected:
             raise RuntimeError(f"merge lost rows of {_key(ref)}: {kept} != {expected}")
     session.expire_all()
-    _fold_fields(session, survivor, duplicate, clock)
+    if _fold_fields(session, survivor, duplicate, clock):
+        outcome.folded["residents.id_number"] = 1
+    ended = _end_extra_contracts(session, s, clock)
+    if ended:
+        outcome.folded["contracts.active"] = len(ended)
+        outcome.folded_rows["contracts.active"] = [{"ended": str(c)} for c in ended]
     return outcome
+
+
+def _end_extra_contracts(session: Session, s: uuid.UUID, clock: Clock) -> list[uuid.UUID]:
+    """Both records may have brought an active contract; one person signs with one team,
+    so all but the one ``contract_to_keep`` chooses are terminated as of today."""
+    active = session.execute(
+        select(Contract.id, Contract.start_date, Contract.end_date).where(
+            Contract.resident_id == s, Contract.status == ContractStatus.ACTIVE
+        )
+    ).all()
+    if len(active) < 2:
+        return []
+    keep = contract_to_keep([(c.id, c.start_date, c.end_date) for c in active])
+    ended = sorted((c.id for c in active if c.id != keep), key=str)
+    today = clock.today()
+    for c in active:
+        if c.id != keep:
+            session.execute(
+                update(Contract)
+                .where(Contract.id == c.id)
+                .values(status=ContractStatus.TERMINATED, end_date=max(c.start_date, today))
+            )
+    return ended
 
 
 def _key(ref: refs.Reference) -> str:
@@ -428,9 +457,11 @@ def _move_pairs(session: Session, s: uuid.UUID, d: uuid.UUID) -> int:
     return dropped
 
 
-def _fold_fields(session: Session, survivor: Resident, duplicate: Resident, clock: Clock) -> None:
+def _fold_fields(session: Session, survivor: Resident, duplicate: Resident, clock: Clock) -> bool:
     """Fill the survivor's gaps from the duplicate, keep the duplicate's record number as an
-    identifier of the survivor, and mark the duplicate merged."""
+    identifier of the survivor, and mark the duplicate merged. A valid ID number on the
+    duplicate replaces a missing or mistyped (check character wrong) one on the survivor;
+    returns whether it did."""
     for name in ("phone", "address", "responsible_practitioner_id"):
         if getattr(survivor, name) is None and getattr(duplicate, name) is not None:
             setattr(survivor, name, getattr(duplicate, name))
@@ -438,7 +469,8 @@ def _fold_fields(session: Session, survivor: Resident, duplicate: Resident, cloc
         setattr(survivor, flag, getattr(survivor, flag) or getattr(duplicate, flag))
     survivor.registered_on = min(survivor.registered_on, duplicate.registered_on)
     moved_id = None
-    if survivor.id_number is None and duplicate.id_number and _valid_id(duplicate.id_number):
+    survivor_valid = survivor.id_number is not None and _valid_id(survivor.id_number)
+    if not survivor_valid and duplicate.id_number and _valid_id(duplicate.id_number):
         moved_id, duplicate.id_number = duplicate.id_number, None
     duplicate.status = ResidentStatus.MERGED
     duplicate.status_date = clock.today()
@@ -463,6 +495,7 @@ def _fold_fields(session: Session, survivor: Resident, duplicate: Resident, cloc
             )
         )
     session.flush()
+    return moved_id is not None
 
 
 def _valid_id(number: str) -> bool:

@@ -36,6 +36,27 @@ def test_contracts_run_a_year_and_are_flagged_thirty_days_before_expiry() -> Non
         contracts.check_period(date(2026, 1, 1), date(2026, 1, 1))
 
 
+def test_after_a_merge_the_longest_running_contract_stays_active() -> None:
+    keep = contracts.contract_to_keep
+    assert keep([("a", date(2026, 1, 1), date(2026, 12, 31))]) == "a"
+    assert (
+        keep(
+            [
+                ("a", date(2026, 1, 1), date(2026, 12, 31)),
+                ("b", date(2026, 3, 1), date(2027, 2, 28)),
+            ]
+        )
+        == "b"
+    )
+    same_end = [
+        ("late", date(2026, 6, 1), date(2027, 5, 31)),
+        ("early", date(2026, 2, 1), date(2027, 5, 31)),
+    ]
+    assert keep(same_end) == "early"
+    with pytest.raises(ValueError):
+        keep([])
+
+
 def test_the_audit_chain_detects_an_edited_event() -> None:
     first = {"action": "read", "entity": "resident", "n": 1}
     second = {"action": "update", "entity": "resident", "n": 2}
