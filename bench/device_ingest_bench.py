@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -76,6 +77,66 @@ def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("mosquitto did not start")
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_auxiliaries() -> list[int]:
+    """The server-wide PostgreSQL writers (WAL writer, checkpointer, background writer)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmdline.startswith((b"postgres: walwriter", b"postgres: checkpointer",
+                                   b"postgres: background writer")):  # fmt: skip
+                found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds per group of processes between ``start()`` and ``stop()`` (the timed part).
+
+    Groups are functions returning pids, asked again at the stop: a process that appeared
+    meanwhile (a new database connection) counts from zero.
+    """
+
+    SHARED = "postgres writers (whole server)"
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self.groups = groups
+        self.before: dict[int, float] = {}
+        self.publisher = 0.0
+        self.seconds: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.before = {p: proc_cpu(p) for pids in self.groups.values() for p in pids()}
+        self.publisher = time.process_time()
+
+    def stop(self) -> None:
+        self.seconds = {"publisher (bench process)": time.process_time() - self.publisher}
+        for name, pids in self.groups.items():
+            self.seconds[name] = sum(proc_cpu(p) - self.before.get(p, 0.0) for p in pids())
+
+    def report(self, readings: int) -> None:
+        print("CPU per reading (user + system, first publish to last commit):")
+        for name, seconds in self.seconds.items():
+            print(f"  {name:36s} {seconds:7.2f} s  {seconds / readings * 1e6:6.0f} µs/reading")
+        total = sum(s for name, s in self.seconds.items() if name != self.SHARED)
+        print(
+            f"  {'sum (without the shared writers)':36s} {total:7.2f} s"
+            f"  {total / readings * 1e6:6.0f} µs/reading"
+            f"  → CPU bound on 2 cores {2 * readings / total:,.0f} readings/s"
+        )
 
 
 def fresh_database(name: str) -> str:
@@ -138,6 +199,34 @@ def main() -> None:
                 )
 
         prepared = prepare(fleet, args.readings, run_id="b-")  # JSON encoding is not timed
+        with engine.connect() as conn:
+            poller = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+        def gateway_backends() -> list[int]:
+            with engine.connect() as conn:
+                return [
+                    int(p)
+                    for p in conn.execute(
+                        text(
+                            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND pid <> :poller"
+                        ),
+                        {"poller": poller},
+                    ).scalars()
+                ]
+
+        assert gateway is not None
+        gateway_pid = gateway.pid
+        cpu = CpuMeter(
+            {
+                "mosquitto": lambda: [broker.pid],
+                "gateway": lambda: [gateway_pid],
+                "postgres backends of the gateway": gateway_backends,
+                "postgres backend of the bench poll": lambda: [poller],
+                CpuMeter.SHARED: postgres_auxiliaries,
+            }
+        )
+        cpu.start()
         load_before = os.getloadavg()
         started = time.monotonic()
         sent = publish_prepared(f"mqtt://127.0.0.1:{port}", prepared, rate=args.rate)
@@ -148,6 +237,7 @@ def main() -> None:
                 raise RuntimeError("the gateway died")
             time.sleep(0.02)
         elapsed = time.monotonic() - started
+        cpu.stop()
         with engine.connect() as conn:
             total, distinct = conn.execute(
                 text(
@@ -190,6 +280,7 @@ def main() -> None:
         )
         print(f"ratio end-to-end / COPY: {(sent / elapsed) / (rows / copy_elapsed):.2%}")
         print(f"loss: {loss}  duplicates: {duplicates}")
+        cpu.report(sent)
         load_after = os.getloadavg()
         print(
             "load average (1/5/15 min) before: {:.2f} {:.2f} {:.2f}  after: {:.2f} {:.2f} {:.2f}".format(
