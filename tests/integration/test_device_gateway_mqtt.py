@@ -33,7 +33,14 @@ MANBING = Path(sys.executable).parent / "manbing"
 
 
 class GatewayProcess:
-    def __init__(self, database_url: str, broker_url: str, workdir: Path, client_id: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        broker_url: str,
+        workdir: Path,
+        client_id: str,
+        protocol: str = "5",
+    ) -> None:
         self.args = [
             str(MANBING),
             "devices",
@@ -44,6 +51,8 @@ class GatewayProcess:
             client_id,
             "--batch-max",
             "50",  # many small transactions, so the SIGKILL lands between them
+            "--protocol",
+            protocol,
         ]
         self.env = {**os.environ, "MANBING_DATABASE_URL": database_url}
         self.log = workdir / f"gateway-{client_id}-{uuid.uuid4().hex[:6]}.log"
@@ -93,8 +102,10 @@ def gateways(backend_url: str, broker: Broker, tmp_path: Path) -> Iterator[list[
         g.stop()
 
 
-def _new_gateway(started, backend_url, broker, tmp_path, client_id) -> GatewayProcess:
-    g = GatewayProcess(backend_url, broker.url, tmp_path, client_id)
+def _new_gateway(
+    started, backend_url, broker, tmp_path, client_id, protocol: str = "5"
+) -> GatewayProcess:
+    g = GatewayProcess(backend_url, broker.url, tmp_path, client_id, protocol)
     started.append(g)
     g.start()
     return g
@@ -131,6 +142,7 @@ def _wait_for(predicate, timeout: float) -> bool:
     return predicate()
 
 
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 def test_readings_are_stored_exactly_once_across_a_sigkilled_gateway_and_broker_restarts(
     district,
     clock,
@@ -138,6 +150,7 @@ def test_readings_are_stored_exactly_once_across_a_sigkilled_gateway_and_broker_
     gateways,
     backend_url,
     tmp_path,
+    protocol,
 ):
     org = district.orgs["xixing-1"]
     residents = district.resident_ids["xixing-1"]
@@ -164,7 +177,7 @@ def test_readings_are_stored_exactly_once_across_a_sigkilled_gateway_and_broker_
         (topic_for("GW-2"), encode(bp_payload("GW-2", "bad-token", 120, 80, base, "guess"))),
         (topic_for("GW-0"), b"[1, 2]"),
     ]
-    first = _new_gateway(gateways, backend_url, broker, tmp_path, "gw-under-test")
+    first = _new_gateway(gateways, backend_url, broker, tmp_path, "gw-under-test", protocol)
     first.wait_subscribed()
 
     # Large enough that the (fast) gateway is still storing it when it is killed.
@@ -181,7 +194,7 @@ def test_readings_are_stored_exactly_once_across_a_sigkilled_gateway_and_broker_
     publish(broker.url, b + b[:30])  # while the gateway is down, with replays
     broker.restart()
 
-    second = _new_gateway(gateways, backend_url, broker, tmp_path, "gw-under-test")
+    second = _new_gateway(gateways, backend_url, broker, tmp_path, "gw-under-test", protocol)
     second.wait_subscribed()
     c = batch("c", 50)
     publish(broker.url, c)

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import json
 import random
-import threading
-import time
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from manbing.devices.gateway import broker_address
+from manbing.devices.mqtt_publisher import QoS1Publisher
 from manbing.services.device_payload import topic_for
 from manbing.services.devices import SimulatedDevice
 
@@ -101,8 +98,7 @@ def publish(
 ) -> int:
     """Publish at up to ``rate`` readings/s until ``count`` readings or ``duration`` seconds.
 
-    Returns once the broker has acknowledged (PUBACK) every reading. paho's threaded network
-    loop is used directly: it keeps up with tens of thousands of QoS 1 messages a second.
+    Returns once the broker has acknowledged (PUBACK) every reading.
     """
     source = (
         (topic, json.dumps(payload).encode())
@@ -122,9 +118,8 @@ def prepare(
 
 
 UNCONFIRMED_MAX = 10_000
-"""Messages published but not yet acknowledged. paho numbers messages with 16-bit ids and
-reuses an id still waiting in its queue past 65,535 (that message is then never confirmed), so
-a long run must wait for acknowledgements as it goes."""
+"""Messages published but not yet acknowledged. MQTT packet ids are 16-bit and an id is reused
+only once its PUBACK arrived, so the window must stay well below 65,535."""
 
 
 def publish_prepared(
@@ -136,45 +131,21 @@ def publish_prepared(
     duration: float | None = None,
     client_id: str | None = None,
 ) -> int:
-    """Publish (topic, payload) pairs with QoS 1; return once every one is acknowledged."""
+    """Publish (topic, payload) pairs with QoS 1; return once every one is acknowledged.
+
+    Uses the minimal publisher of ``mqtt_publisher`` (MQTT 3.1.1): the load generator's CPU is
+    part of the benchmark's budget (ADR 0008).
+    """
     host, port, username, password = broker_address(mqtt_url)
-    messages = iter(source)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or "")
-    if username:
-        client.username_pw_set(username, password)
-    client.max_inflight_messages_set(2000)
-    client.max_queued_messages_set(0)
-    acked = threading.Semaphore(0)
-    client.on_publish = lambda *_args: acked.release()
-    client.connect(host, port)
-    client.loop_start()
-    sent = 0
-    confirmed = 0
-
-    def confirm_one() -> None:
-        nonlocal confirmed
-        if not acked.acquire(timeout=60):
-            raise TimeoutError("the broker stopped acknowledging")
-        confirmed += 1
-
-    started = time.monotonic()
+    publisher = QoS1Publisher(
+        host,
+        port,
+        client_id=client_id or f"manbing-sim-{secrets.token_hex(4)}",
+        username=username,
+        password=password,
+        window=UNCONFIRMED_MAX,
+    )
     try:
-        while (count is None or sent < count) and (
-            duration is None or time.monotonic() - started < duration
-        ):
-            delay = started + sent / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            item = next(messages, None)
-            if item is None:
-                break
-            while sent - confirmed >= UNCONFIRMED_MAX:
-                confirm_one()
-            client.publish(item[0], item[1], qos=1)
-            sent += 1
-        while confirmed < sent:
-            confirm_one()
+        return publisher.publish_all(source, rate=rate, count=count, duration=duration)
     finally:
-        client.loop_stop()
-        client.disconnect()
-    return sent
+        publisher.close()
