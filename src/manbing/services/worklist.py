@@ -222,7 +222,13 @@ def _due_rows(
     session: Session, in_scope: ColumnElement[bool], *conditions: ColumnElement[bool]
 ) -> Sequence[Row[Any]]:
     page = (
-        select(Resident.id)
+        select(
+            Resident.id,
+            Resident.name,
+            Resident.birth_date,
+            Resident.follow_up_due_on,
+            Resident.last_follow_up_id,
+        )
         .where(in_scope, Resident.status == ResidentStatus.ACTIVE, *conditions)
         .order_by(Resident.follow_up_due_on, Resident.id)
         .limit(SECTION_LIMIT)
@@ -232,16 +238,16 @@ def _due_rows(
     # hundreds of bound ids cost more than the main query (drivers do not cache such statements)
     programmes = (
         select(func.aggregate_strings(cast(Enrolment.programme, String), ","))
-        .where(Enrolment.resident_id == Resident.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+        .where(Enrolment.resident_id == page.c.id, Enrolment.status == EnrolmentStatus.ACTIVE)
         .scalar_subquery()
     )
     last = FollowUp
     return session.execute(
         select(
-            Resident.id,
-            Resident.name,
-            Resident.birth_date,
-            Resident.follow_up_due_on,
+            page.c.id,
+            page.c.name,
+            page.c.birth_date,
+            page.c.follow_up_due_on,
             programmes.label("programmes"),
             last.visit_date,
             last.classification,
@@ -249,9 +255,9 @@ def _due_rows(
             last.dbp,
             last.fasting_glucose,
         )
-        .join(page, page.c.id == Resident.id)
-        .outerjoin(last, last.id == Resident.last_follow_up_id)
-        .order_by(Resident.follow_up_due_on, Resident.id)
+        .select_from(page)
+        .outerjoin(last, last.id == page.c.last_follow_up_id)
+        .order_by(page.c.follow_up_due_on, page.c.id)
     ).all()
 
 
