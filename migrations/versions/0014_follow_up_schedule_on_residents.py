@@ -1,4 +1,5 @@
-"""follow-up schedule on residents (the worklist reads one page of due patients)
+"""follow-up schedule on residents (the worklist reads one page of due patients); a
+pattern-ops index on organizations.path for subtree filters
 
 Revision ID: 0014
 Revises: 0013
@@ -71,10 +72,19 @@ def upgrade() -> None:
             ['managing_org_id', 'status', 'follow_up_due_on'],
             unique=False,
         )
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_organizations_path_prefix',
+            ['path'],
+            unique=False,
+            postgresql_ops={'path': 'varchar_pattern_ops'},
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.drop_index('ix_organizations_path_prefix')
     with op.batch_alter_table('residents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_residents_org_status_due'))
         batch_op.drop_column('last_follow_up_class')
