@@ -362,3 +362,28 @@ def test_after_a_merge_the_person_holds_one_active_contract(pair, district, uow,
             select(AuditEvent).where(AuditEvent.action == AuditAction.MERGE)
         ).one()
         assert event.detail["folded_rows"]["contracts.active"] == [{"ended": str(older.id)}]
+
+
+def test_the_survivor_takes_the_follow_up_schedule_of_the_moved_visits(pair, district, uow, clock):
+    from manbing.services import followups
+    from tests.conftest import TODAY
+    from tests.integration.test_follow_up_schedule import assert_schedules_right
+
+    manager, survivor_id, duplicate_id = pair
+    doctor = actor_at(district.session_factory, Role.FAMILY_DOCTOR, district.orgs["xixing-2"])
+    visit = followups.record(
+        uow,
+        doctor,
+        followups.FollowUpInput(resident_id=duplicate_id, visit_date=TODAY, sbp=170, dbp=100),
+        clock,
+    )
+    mpi.merge(uow, manager, survivor_id, duplicate_id, clock)
+    with district.session_factory() as session:
+        survivor = session.get(Resident, survivor_id)
+        duplicate = session.get(Resident, duplicate_id)
+        assert (survivor.last_follow_up_id, survivor.follow_up_due_on) == (
+            visit.id,
+            visit.next_visit_date,
+        )
+        assert (duplicate.follow_up_due_on, duplicate.last_follow_up_id) == (None, None)
+    assert_schedules_right(district.session_factory)

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from manbing.db import durability
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine; on SQLite enable foreign keys and WAL, and create the folder."""
@@ -23,6 +25,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+    durability.install(engine)
     return engine
 
 

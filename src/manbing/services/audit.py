@@ -10,11 +10,15 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from manbing.db import durability
 from manbing.db.models import AuditEvent
 from manbing.domain.audit import GENESIS, AuditAction, ChainBreak, event_hash, verify_chain
 from manbing.services.actor import Actor
 
 _CHAIN_LOCK = 0x6D616E62  # "manb"
+# read access: a transaction that recorded only these may commit without waiting for the WAL
+# flush (docs/adr/0009-audit-read-commits.md); any other write keeps its commit durable
+_READ_ACCESS = frozenset({AuditAction.READ, AuditAction.SEARCH})
 
 
 def _content(event: AuditEvent) -> dict[str, Any]:
@@ -70,6 +74,11 @@ def record_many(
     if not items:
         return []
     if session.get_bind().dialect.name == "postgresql":
+        connection = session.connection()
+        if action in _READ_ACCESS:
+            durability.relax(connection)
+        else:
+            durability.require_durable(connection)
         # one chain: writers take a transaction-scoped lock before reading the head
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
     head = session.execute(

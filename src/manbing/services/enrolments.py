@@ -14,7 +14,7 @@ from manbing.domain.errors import Conflict, InvalidInput
 from manbing.domain.organisations import Permission
 from manbing.domain.programmes import EnrolmentStatus, Programme, check_transition
 from manbing.domain.tasks import TaskKind
-from manbing.services import access, audit, tasks
+from manbing.services import access, audit, follow_up_schedule, tasks
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
 from manbing.services.unit_of_work import UnitOfWork
@@ -104,6 +104,7 @@ def enrol_in(
         )
         session.add(enrolment)
     session.flush()
+    follow_up_schedule.refresh(session, [resident_id])
     if programme in (Programme.HYPERTENSION, Programme.T2DM):
         # the screening positive is confirmed by the enrolment
         tasks.close_open_tasks(session, resident_id, (TaskKind.SCREENING_CONFIRMATION,), clock)
@@ -149,6 +150,7 @@ def change_status_in(
         raise InvalidInput("enrolment_id", "未找到该管理记录", "enrolment not found")
     access.get_resident(session, actor, enrolment.resident_id)
     _change(enrolment, new_status, clock.today(), actor, reason)
+    follow_up_schedule.refresh(session, [enrolment.resident_id])
     audit.record(
         session,
         actor,

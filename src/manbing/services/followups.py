@@ -58,7 +58,7 @@ from manbing.domain.rules import (
 )
 from manbing.domain.rules.plausibility import HBA1C_PERCENT_RANGE, require_in_range
 from manbing.domain.tasks import TaskKind, TaskStatus
-from manbing.services import access, audit, tasks
+from manbing.services import access, audit, follow_up_schedule, tasks
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
 from manbing.services.unit_of_work import UnitOfWork
@@ -500,6 +500,7 @@ def record_in(session: Session, actor: Actor, data: FollowUpInput, clock: Clock)
         )
     session.add(follow_up)
     session.flush()
+    follow_up_schedule.refresh(session, [resident.id])
     _store_readings(session, actor, data, follow_up, clock)
     _replace_medication_list(session, data, follow_up, clock)
     tasks.close_open_tasks(
@@ -694,6 +695,7 @@ def reschedule_next_visit(
     ):
         task.due_date = new_date
     session.flush()
+    follow_up_schedule.refresh(session, [follow_up.resident_id])
     audit.record(
         session,
         actor,

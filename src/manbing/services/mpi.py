@@ -27,7 +27,7 @@ from manbing.domain.identity import parse_resident_id
 from manbing.domain.mpi import Match, MatchLevel, Snapshot, compare
 from manbing.domain.organisations import Permission
 from manbing.domain.residents import ResidentStatus
-from manbing.services import access, audit, residents
+from manbing.services import access, audit, follow_up_schedule, residents
 from manbing.services import mpi_references as refs
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
@@ -325,6 +325,7 @@ def merge(
                 "the two records do not match (birth date, sex, name or ID number)",
             )
         result = _merge(session, survivor, duplicate, clock)
+        follow_up_schedule.refresh(session, [survivor.id, duplicate.id])
         audit.record(
             session,
             actor,

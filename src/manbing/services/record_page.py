@@ -35,7 +35,7 @@ def read(
     """``contract_options``: also list the teams and service packages to sign with."""
     with uow:
         session = uow.session
-        chart = records.chart_in(session, actor, resident_id, clock)  # checks access, audits
+        chart = records.chart_in(session, actor, resident_id, clock, audit_read=False)
         teams, packages = contracts.options_in(session, actor) if contract_options else ([], [])
         page = RecordPage(
             chart=chart,
@@ -44,5 +44,7 @@ def read(
             packages=packages,
             health_checks=health_checks.of_resident(session, resident_id),
         )
+        # last: the audit chain's lock is held from the append until the commit
+        records.audit_chart_read(session, actor, resident_id, clock)
         uow.commit()
     return page

@@ -154,8 +154,19 @@ def chart(uow: UnitOfWork, actor: Actor, resident_id: uuid.UUID, clock: Clock) -
     return result
 
 
-def chart_in(session: Session, actor: Actor, resident_id: uuid.UUID, clock: Clock) -> ResidentChart:
-    """The chart inside the caller's transaction (access checked, the read audited)."""
+def chart_in(
+    session: Session,
+    actor: Actor,
+    resident_id: uuid.UUID,
+    clock: Clock,
+    *,
+    audit_read: bool = True,
+) -> ResidentChart:
+    """The chart inside the caller's transaction (access checked, the read audited).
+
+    ``audit_read=False``: the caller records the read with :func:`audit_chart_read` itself, as
+    late in its transaction as it can (the audit chain's lock is held from then until commit).
+    """
     access.require(actor, Permission.READ_RESIDENTS)
     today = clock.today()
     resident = access.get_resident(session, actor, resident_id)
@@ -238,16 +249,21 @@ def chart_in(session: Session, actor: Actor, resident_id: uuid.UUID, clock: Cloc
             .order_by(WorklistTask.due_date)
         )
     ]
+    if audit_read:
+        audit_chart_read(session, actor, resident.id, clock)
+    return result
+
+
+def audit_chart_read(session: Session, actor: Actor, resident_id: uuid.UUID, clock: Clock) -> None:
     audit.record(
         session,
         actor,
         AuditAction.READ,
         "resident_chart",
         at=clock.now(),
-        entity_id=resident.id,
-        resident_id=resident.id,
+        entity_id=resident_id,
+        resident_id=resident_id,
     )
-    return result
 
 
 def _med(name: str, dose: float | None, unit: str | None, times: int | None) -> str:

@@ -1,18 +1,21 @@
 """工作台: what a family doctor must do today, within the actor's organisation subtree.
 
-Follow-ups due this week and overdue come from each managed patient's latest visit (its next-visit
-date) or, with no visit yet, from the enrolment date; the other sections come from open worklist
-tasks, referrals and contracts.
+Follow-ups due this week and overdue come from each managed patient's follow-up schedule, kept on
+the resident by services/follow_up_schedule.py (due on the date the latest visit scheduled or, with
+no visit yet, the enrolment date: ``domain.rules.follow_up_due_on``); the other sections come from
+open worklist tasks, referrals and contracts.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import ColumnElement, Row, Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from manbing.db.models import (
@@ -38,7 +41,6 @@ from manbing.services.actor import Actor
 from manbing.services.clock import Clock
 from manbing.services.unit_of_work import UnitOfWork
 
-MANAGED = (Programme.HYPERTENSION, Programme.T2DM)
 SHOWN_TASKS = (
     TaskKind.URGENT_ALERT,
     TaskKind.POST_REFERRAL_FOLLOW_UP,
@@ -152,7 +154,7 @@ def build(
             access.resident_filter(actor), Resident.status == ResidentStatus.ACTIVE
         )
         unmasked = actor.can(Permission.SEE_UNMASKED_PII)
-        _follow_ups(session, work, in_scope, today, unmasked)
+        _follow_ups(session, work, access.resident_filter(actor), today, unmasked)
         key = (
             (lambda d: (-d.days_overdue, -d.risk))
             if sort is DueSort.OVERDUE
@@ -190,92 +192,96 @@ def _name(name: str, unmasked: bool) -> str:
 def _follow_ups(
     session: Session,
     work: Worklist,
-    in_scope: Select[uuid.UUID],
+    in_scope: ColumnElement[bool],
     today: date,
     unmasked: bool,
 ) -> None:
-    managed = (
-        select(Enrolment.resident_id, func.min(Enrolment.enrolled_on).label("enrolled_on"))
-        .where(
-            Enrolment.status == EnrolmentStatus.ACTIVE,
-            Enrolment.programme.in_(MANAGED),
-            Enrolment.resident_id.in_(in_scope),
-        )
-        .group_by(Enrolment.resident_id)
-        .subquery()
+    """The due and the uncontrolled patients, each a page in due order, read through the
+    schedule stored on the resident (services/follow_up_schedule.py) and the
+    ``(managing_org_id, status, follow_up_due_on)`` index."""
+    due = _due_rows(session, in_scope, Resident.follow_up_due_on <= work.week_end)
+    uncontrolled = _due_rows(
+        session,
+        in_scope,
+        Resident.follow_up_due_on.is_not(None),
+        Resident.last_follow_up_class.in_(_UNCONTROLLED),
     )
-    # each managed patient's latest visit, found through the (resident_id, visit_date) index one
-    # patient at a time, instead of ranking every follow-up of the subtree
-    latest_visit = (
-        select(FollowUp.id)
-        .where(FollowUp.resident_id == managed.c.resident_id)
-        .order_by(FollowUp.visit_date.desc(), FollowUp.created_at.desc())
-        .limit(1)
-        .correlate(managed)
-        .scalar_subquery()
-    )
-    patients = select(
-        managed.c.resident_id, managed.c.enrolled_on, latest_visit.label("follow_up_id")
-    ).subquery()
-    last = FollowUp
-    due_date = func.coalesce(last.next_visit_date, last.visit_date, patients.c.enrolled_on)
-    # the active programmes of each listed patient, read with the row: a separate query with
-    # hundreds of bound ids cost more than the main query (drivers do not cache such statements)
-    programmes = (
-        select(func.aggregate_strings(cast(Enrolment.programme, String), ","))
-        .where(Enrolment.resident_id == Resident.id, Enrolment.status == EnrolmentStatus.ACTIVE)
-        .scalar_subquery()
-    )
-    rows = session.execute(
+    items: dict[uuid.UUID, DueItem] = {}
+    for rows, section in ((due, work.due), (uncontrolled, work.uncontrolled)):
+        for r in rows:
+            item = items.get(r.id)
+            if item is None:
+                item = items[r.id] = _due_item(r, today, unmasked)
+            section.append(item)
+
+
+_UNCONTROLLED = [c.value for c in FollowupClass if c is not FollowupClass.SATISFIED]
+
+
+def _due_rows(
+    session: Session, in_scope: ColumnElement[bool], *conditions: ColumnElement[bool]
+) -> Sequence[Row[Any]]:
+    page = (
         select(
             Resident.id,
             Resident.name,
             Resident.birth_date,
+            Resident.follow_up_due_on,
+            Resident.last_follow_up_id,
+        )
+        .where(in_scope, Resident.status == ResidentStatus.ACTIVE, *conditions)
+        .order_by(Resident.follow_up_due_on, Resident.id)
+        .limit(SECTION_LIMIT)
+        .subquery()
+    )
+    # the active programmes of each listed patient, read with the row: a separate query with
+    # hundreds of bound ids cost more than the main query (drivers do not cache such statements)
+    programmes = (
+        select(func.aggregate_strings(cast(Enrolment.programme, String), ","))
+        .where(Enrolment.resident_id == page.c.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+        .scalar_subquery()
+    )
+    last = FollowUp
+    return session.execute(
+        select(
+            page.c.id,
+            page.c.name,
+            page.c.birth_date,
+            page.c.follow_up_due_on,
             programmes.label("programmes"),
-            patients.c.enrolled_on,
             last.visit_date,
-            last.next_visit_date,
             last.classification,
             last.sbp,
             last.dbp,
             last.fasting_glucose,
         )
-        .join(patients, patients.c.resident_id == Resident.id)
-        .outerjoin(last, last.id == patients.c.follow_up_id)
-        .where(
-            (due_date <= work.week_end)
-            | last.classification.in_(
-                [c.value for c in FollowupClass if c is not FollowupClass.SATISFIED]
-            )
-        )
-        .order_by(due_date)
-        .limit(4 * SECTION_LIMIT)
+        .select_from(page)
+        .outerjoin(last, last.id == page.c.last_follow_up_id)
+        .order_by(page.c.follow_up_due_on, page.c.id)
     ).all()
-    for r in rows:
-        due = r.next_visit_date or r.visit_date or r.enrolled_on
-        overdue = (today - due).days
-        item = DueItem(
-            resident_id=r.id,
-            name=_name(r.name, unmasked),
-            age=age_on(r.birth_date, today),
-            programmes=_programme_list(r.programmes),
-            last_visit=r.visit_date,
-            classification=r.classification,
-            classification_label=FollowupClass(r.classification).label_zh
-            if r.classification
-            else None,
-            last_sbp=r.sbp,
-            last_dbp=r.dbp,
-            last_fpg=r.fasting_glucose,
-            due_date=due,
-            days_overdue=overdue,
-            risk=_risk(r.classification, r.sbp, overdue),
-        )
-        if due <= work.week_end and len(work.due) < SECTION_LIMIT:
-            work.due.append(item)
-        uncontrolled = r.classification not in (None, FollowupClass.SATISFIED.value)
-        if uncontrolled and len(work.uncontrolled) < SECTION_LIMIT:
-            work.uncontrolled.append(item)
+
+
+_CLASS_LABELS = {c.value: c.label_zh for c in FollowupClass}
+
+
+def _due_item(r: Row[Any], today: date, unmasked: bool) -> DueItem:
+    due: date = r.follow_up_due_on
+    overdue = (today - due).days  # > 0 exactly when domain.rules.is_overdue(due, today)
+    return DueItem(
+        resident_id=r.id,
+        name=_name(r.name, unmasked),
+        age=age_on(r.birth_date, today),
+        programmes=_programme_list(r.programmes),
+        last_visit=r.visit_date,
+        classification=r.classification,
+        classification_label=_CLASS_LABELS[r.classification] if r.classification else None,
+        last_sbp=r.sbp,
+        last_dbp=r.dbp,
+        last_fpg=r.fasting_glucose,
+        due_date=due,
+        days_overdue=overdue,
+        risk=_risk(r.classification, r.sbp, overdue),
+    )
 
 
 def _programme_list(joined: str | None) -> list[str]:

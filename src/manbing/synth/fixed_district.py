@@ -32,6 +32,7 @@ from manbing.domain.programmes import EnrolmentStatus, Programme
 from manbing.domain.residents import ResidentStatus, age_on
 from manbing.domain.values import Sex
 from manbing.services import contracts as contract_service
+from manbing.services import follow_up_schedule
 from manbing.services import organisations as orgs
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -120,7 +121,7 @@ def build(
             for number in range(1, residents_per_station + 1):
                 district.residents.append(_resident(session, rng, station, today, number))
     contract_service.ensure_standard_packages(session)
-    session.flush()
+    follow_up_schedule.refresh(session, [r.id for r in district.residents])
     return district
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from manbing.db.base import Base, Timestamps, UuidPk, enum_column
@@ -29,6 +29,13 @@ class Organization(UuidPk, Timestamps, Base):
     """A care organisation. ``path`` holds the ids from the root down, for subtree queries."""
 
     __tablename__ = "organizations"
+    __table_args__ = (
+        # subtree filters are ``path LIKE '<prefix>%'``: on PostgreSQL with a non-C collation only
+        # a pattern-ops index serves them (the plain index below serves equality)
+        Index(
+            "ix_organizations_path_prefix", "path", postgresql_ops={"path": "varchar_pattern_ops"}
+        ),
+    )
 
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -23,6 +23,8 @@ class Resident(UuidPk, Timestamps, Base):
     __table_args__ = (
         Index("ix_residents_name_birth", "name", "birth_date"),
         Index("ix_residents_org_status", "managing_org_id", "status"),
+        # the worklist reads one page of due patients of an organisation in due order
+        Index("ix_residents_org_status_due", "managing_org_id", "status", "follow_up_due_on"),
     )
 
     record_number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -48,6 +50,13 @@ class Resident(UuidPk, Timestamps, Base):
     pregnant: Mapped[bool] = mapped_column(default=False)
     disability: Mapped[bool] = mapped_column(default=False)
     registered_on: Mapped[date]
+    # The follow-up schedule, derived and kept by services/follow_up_schedule.py whenever a
+    # visit or an enrolment changes: when the next hypertension/diabetes follow-up is due (None
+    # when the resident is in neither programme), and the latest visit (id and classification;
+    # a plain id, not a foreign key: follow_ups already references residents).
+    follow_up_due_on: Mapped[date | None]
+    last_follow_up_id: Mapped[uuid.UUID | None]
+    last_follow_up_class: Mapped[str | None] = mapped_column(String(1))
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

@@ -59,6 +59,7 @@ from manbing.domain.rules.lipids import (
 )
 from manbing.domain.rules.management import (
     FollowupStatus,
+    follow_up_due_on,
     followup_status,
     is_lost_to_follow_up,
     is_managed,
@@ -135,6 +136,7 @@ __all__ = [
     "classify_glucose_metabolism",
     "count_ncd_deaths",
     "diabetes_criteria_met",
+    "follow_up_due_on",
     "followup_status",
     "hypertension_risk_factors",
     "is_bp_controlled",

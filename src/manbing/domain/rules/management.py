@@ -8,6 +8,9 @@ operational definitions open; the choices below are recorded in docs/clinical-ru
 - managed to the standard (规范管理): follow-ups in the enrolled part of the period ≥
   ``required_followups`` = max(1, min(4, ceil(days_enrolled / 91.25))) — one per started quarter
   of enrolment, 4 for a full year.
+- due date of the next follow-up: the date the latest visit scheduled; if it scheduled none
+  (e.g. a visit recorded as lost or without a classification), that visit's date; with no visit
+  yet, the enrolment date (the first follow-up is due at once).
 - overdue: the next visit's due date has passed (as_of > due date).
 - lost to follow-up: no follow-up (or enrolment) in the 12 months up to ``as_of``.
 """
@@ -76,6 +79,13 @@ class FollowupStatus(StrEnum):
         return {"on_schedule": "按期", "overdue": "逾期未随访", "lost_to_follow_up": "失访"}[
             self.value
         ]
+
+
+def follow_up_due_on(
+    last_visit: date | None, next_visit_scheduled: date | None, enrolled_on: date
+) -> date:
+    """When the next follow-up of a managed patient is due (see the module docstring)."""
+    return next_visit_scheduled or last_visit or enrolled_on
 
 
 def is_overdue(next_due: date, as_of: date) -> bool:

@@ -16,8 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Engine, Uuid, inspect, text
+from sqlalchemy.orm import Session
 
 from manbing.db.session import make_engine
+from manbing.services import follow_up_schedule
 from manbing.synth import tables
 from manbing.synth.generator import Batch
 
@@ -108,6 +110,9 @@ class DatabaseWriter:
                 for name in tables.TABLE_ORDER:
                     conn.execute(text(f"analyze {name}"))
             self._dropped = []
+        with Session(self.engine) as session:  # the worklist's schedule of the loaded residents
+            follow_up_schedule.refresh_all(session)
+            session.commit()
         self.engine.dispose()
 
     # SQLite -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import pytest
 from manbing.domain.errors import InvalidInput
 from manbing.domain.rules.management import (
     FollowupStatus,
+    follow_up_due_on,
     followup_status,
     is_lost_to_follow_up,
     is_managed,
@@ -98,3 +99,12 @@ def test_the_status_prefers_lost_to_follow_up_over_overdue() -> None:
     assert followup_status(last, due, date(2023, 4, 6)) is FollowupStatus.OVERDUE
     assert followup_status(last, due, date(2024, 1, 5)) is FollowupStatus.LOST_TO_FOLLOW_UP
     assert FollowupStatus.LOST_TO_FOLLOW_UP.label_zh == "失访"
+
+
+def test_the_next_follow_up_is_due_when_scheduled_else_at_the_last_visit_else_at_enrolment() -> (
+    None
+):
+    enrolled, visit, scheduled = date(2024, 1, 5), date(2024, 3, 1), date(2024, 5, 30)
+    assert follow_up_due_on(visit, scheduled, enrolled) == scheduled
+    assert follow_up_due_on(visit, None, enrolled) == visit  # e.g. a visit recorded as lost
+    assert follow_up_due_on(None, None, enrolled) == enrolled
