@@ -133,9 +133,7 @@ def run_duckdb(
     from manbing.analytics.engine import open_duckdb
     from manbing.analytics.periods import parse_period
 
-    wh = open_duckdb(directory, threads=threads)
-    wh.backend.raw_sql(f"SET memory_limit = '{memory}'")
-    wh.backend.raw_sql("SET preserve_insertion_order = false")
+    wh = open_duckdb(directory, threads=threads, memory_limit=memory)
     started, cpu = time.perf_counter(), _cpu()
     _last_cpu[0] = cpu
     table = compute_table(wh, parse_period(period), codes=codes, progress=_progress)
