@@ -78,9 +78,6 @@ def open_duckdb(
     """DuckDB over the Parquet warehouse. ``memory_limit`` (e.g. ``4GB``) bounds DuckDB's buffer
     pool (the shared tables included): past it, DuckDB spills to ``temp_directory``."""
     con = ibis.duckdb.connect()
-    # Every result is an aggregate: no query needs its input's order, and keeping it costs
-    # memory in the large joins and aggregations.
-    con.raw_sql("SET preserve_insertion_order = false")
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
     if memory_limit:
