@@ -41,7 +41,11 @@ prevalence among residents ≥18 (hypertension 27.5 %, diabetes 11.9 %, 中国�
 (常住人口估算) and the 建档率 the census population (`manbing census import`; by division, year,
 sex and age group; a group straddling 18 is split by years; the estimate is rounded per census
 cell). Census figures attach to the district's top organisation and the divisions above it, so
-centres, stations and teams have no census denominator.
+centres, stations and teams have no census denominator. Suspected duplicates compare names
+exactly (by characters) and addresses and phones by the engine's hash of the value (64-bit on
+DuckDB and PostgreSQL, 32-bit on Spark), so the long address strings are read once per run:
+two different addresses (or phones) count as the same only on a hash collision, and a pair
+then still needs the same sex and birth date and names at most one edit apart.
 """
 
 

@@ -68,10 +68,22 @@ def _parts(directory: Path, table: str) -> str:
     return str(folder / "*.parquet")
 
 
-def open_duckdb(directory: Path, *, threads: int | None = None) -> Warehouse:
+def open_duckdb(
+    directory: Path,
+    *,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    temp_directory: Path | None = None,
+) -> Warehouse:
+    """DuckDB over the Parquet warehouse. ``memory_limit`` (e.g. ``4GB``) bounds DuckDB's buffer
+    pool (the shared tables included): past it, DuckDB spills to ``temp_directory``."""
     con = ibis.duckdb.connect()
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.raw_sql(f"SET memory_limit = '{memory_limit}'")
+    if temp_directory:
+        con.raw_sql(f"SET temp_directory = '{temp_directory}'")
     tables = {t: con.read_parquet(_parts(directory, t), table_name=t) for t in WAREHOUSE_TABLES}
     return Warehouse(EngineName.DUCKDB, con, tables, cache_shared=True)
 

@@ -120,9 +120,31 @@ RESIDENT_COLUMNS = (
 )
 
 
+def twin_key(r: ir.Table, value: ir.StringValue) -> ir.IntegerValue:
+    """A blocking key for the suspected-duplicates rule: the engine's hash of ``value`` (64-bit
+    on DuckDB and PostgreSQL, 32-bit on Spark) combined with those of the sex and birth date.
+    Records with the same sex, birth date and value have the same key; NULL when ``value`` is
+    (the engines' own hashes of NULL differ)."""
+    block = r.sex.hash() ^ r.birth_date.epoch_days().cast("int64")
+    key: ir.IntegerValue = value.isnull().ifelse(ibis.null("int64"), value.hash() ^ block)
+    return key.cast("int64")
+
+
 def resident_rows(wh: Warehouse) -> ir.Table:
-    """The warehouse's residents, ``RESIDENT_COLUMNS`` only."""
-    return wh.shared("resident_rows", lambda: wh.table("residents").select(*RESIDENT_COLUMNS))
+    """The warehouse's residents, ``RESIDENT_COLUMNS`` only, and the blocking keys of their
+    address and phone (``address_key``, ``phone_key``, see ``twin_key``): the suspected-
+    duplicates rule compares contacts by these keys, so the long address strings are read once
+    per run and never held in memory."""
+
+    def build() -> ir.Table:
+        r = wh.table("residents")
+        return r.select(
+            *RESIDENT_COLUMNS,
+            address_key=twin_key(r, r.address),
+            phone_key=twin_key(r, r.phone),
+        )
+
+    return wh.shared("resident_rows", build)
 
 
 def residents(wh: Warehouse, period: Period) -> ir.Table:

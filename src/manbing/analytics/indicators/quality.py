@@ -12,6 +12,9 @@ the records unique?
   either the same name, or a name one edit away (a typing or homophone error in another source
   system) with the same address or phone. Near-duplicates are only compared inside the small
   blocks of the same sex, birth date and address (or phone), never across the whole register.
+  Addresses and phones are compared by their hash (``base.twin_key``); the blocks are found by
+  grouping 64-bit keys, and names are compared, exactly, only among the few per cent of
+  residents whose key another resident holds.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from manbing.analytics.indicators.base import (
     on_record,
     resident_rows,
     residents,
+    twin_key,
 )
 from manbing.analytics.periods import Period
 from manbing.domain.followup_form import FormType, VisitOutcome
@@ -135,52 +139,79 @@ def one_edit_apart(a: ir.StringValue, b: ir.StringValue) -> ir.BooleanValue:
     return found.fill_null(False)
 
 
-def _near_twins(r: ir.Table, contact: str) -> ir.Table:
-    """Ids of residents with another record of the same sex, birth date and ``contact`` value
-    whose name is the same or one edit away."""
-    a = r.filter(r[contact].notnull()).select(
-        a_id=r.id, a_sex=r.sex, a_birth=r.birth_date, a_key=r[contact], a_name=r.name
+def _keys_held_twice(rows: ir.Table, key: str) -> ir.Column:
+    """The values of an integer key that two or more warehouse residents hold (on record or
+    not: a superset of the keys shared on record, narrowed when the pairs are checked)."""
+    keyed = rows.filter(rows[key].notnull()).select(k=rows[key])
+    # Sorted, a key held twice is next to its twin: a sort of 8-byte keys costs about half a
+    # hash aggregation over as many distinct keys.
+    w = ibis.window(order_by=keyed.k)
+    near = keyed.mutate(before=keyed.k.lag().over(w), after=keyed.k.lead().over(w))
+    twice = near.filter((near.k == near.before) | (near.k == near.after))
+    return twice.select("k").distinct().k
+
+
+def _candidates(wh: Warehouse, period: Period) -> ir.Table:
+    """Residents on record whose name key, address key or phone key another resident holds:
+    the only ones a pair can include (a few per cent of the register; materialised once)."""
+
+    def build() -> ir.Table:
+        all_rows = resident_rows(wh)
+        rows = all_rows.mutate(name_key=twin_key(all_rows, all_rows.name))
+        on = on_record(
+            rows.select(
+                "id", "name", "sex", "birth_date", "name_key", "address_key", "phone_key",
+                "status", "status_date", "registered_on",
+            ),
+            period,
+        )  # fmt: skip
+        keys = rows.select("name_key", "address_key", "phone_key")
+        held = (
+            on.name_key.isin(_keys_held_twice(keys, "name_key"))
+            | on.address_key.isin(_keys_held_twice(keys, "address_key"))
+            | on.phone_key.isin(_keys_held_twice(keys, "phone_key"))
+        )
+        return on.filter(held.fill_null(False)).select(
+            "id", "name", "sex", "birth_date", "name_key", "address_key", "phone_key"
+        )
+
+    return wh.shared(("dup_candidates", period), build)
+
+
+def _pairs(c: ir.Table, key: str, near: bool) -> ir.Table:
+    """Ids of candidates with another candidate of the same ``key``, sex and birth date whose
+    name is the same, or (``near``) one edit away."""
+    a = c.filter(c[key].notnull()).select(
+        a_id="id", a_name="name", a_sex="sex", a_birth="birth_date", a_key=key
     )
-    b = a.rename(b_id="a_id", b_sex="a_sex", b_birth="a_birth", b_key="a_key", b_name="a_name")
+    b = a.rename(b_id="a_id", b_name="a_name", b_sex="a_sex", b_birth="a_birth", b_key="a_key")
     j = a.join(
         b,
-        [a.a_sex == b.b_sex, a.a_birth == b.b_birth, a.a_key == b.b_key, a.a_id != b.b_id],
+        [a.a_key == b.b_key, a.a_sex == b.b_sex, a.a_birth == b.b_birth, a.a_id != b.b_id],
     )
-    j = j.filter((j.a_name == j.b_name) | one_edit_apart(j.a_name, j.b_name))
-    return j.select(dup_id=j.a_id)
+    same = j.a_name == j.b_name
+    return j.filter(same | one_edit_apart(j.a_name, j.b_name) if near else same).select(
+        dup_id=j.a_id
+    )
 
 
 def _duplicates(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    r = residents(wh, period).select("id", "name", "sex", "birth_date", "managing_org_id")
-    # The contact columns are not in the shared narrow resident table: read them with the
-    # same on-record rule straight from the warehouse (no join on id).
-    raw = wh.table("residents")
-    contacts = on_record(
-        raw.select(
-            "id", "name", "sex", "birth_date", "address", "phone",
-            "status", "status_date", "registered_on",
-        ),
-        period,
-    )  # fmt: skip
-    near = _near_twins(contacts, "address").union(_near_twins(contacts, "phone")).distinct()
-    # Exact twins: keys shared by two or more residents (name, sex and birth date are NOT
-    # NULL), then a hash join back: cheaper than a window over every resident.
-    groups = r.group_by(["name", "sex", "birth_date"]).aggregate(twins=r.id.count())
-    shared = groups.filter(groups.twins > 1).select(
-        t_name="name", t_sex="sex", t_birth="birth_date"
+    c = _candidates(wh, period)
+    found = (
+        _pairs(c, "name_key", near=False)
+        .union(_pairs(c, "address_key", near=True))
+        .union(_pairs(c, "phone_key", near=True))
+        .distinct()
     )
-    j = r.left_join(
-        shared,
-        [r.name == shared.t_name, r.sex == shared.t_sex, r.birth_date == shared.t_birth],
-    )
-    j = j.left_join(near, j.id == near.dup_id)
+    r = residents(wh, period)
+    j = r.left_join(found, r.id == found.dup_id)
     j = j.mutate(
         resident_id=j.id,
         org_id=j.managing_org_id,
         team_id=ibis.null("string"),
         age=age_at(j.birth_date, d(period.end)),
     )
-    return frame(j, j.t_name.notnull() | j.dup_id.notnull())
+    return frame(j, j.dup_id.notnull())
 
 
 INDICATORS: tuple[Indicator, ...] = (
