@@ -34,8 +34,10 @@ by age band at the period's end (0-34, 35-44, 45-54, 55-64, 65-74, 75+). Periods
 **Choices** (see also docs/clinical-rules.md 8, 9, 11): managed = ≥1 completed follow-up in the
 period; managed to the standard = completed visit days in the enrolled part of the period ≥
 max(1, min(4, ⌈days/91.25⌉)) (so a full quarter of 92 days needs 2 visit days); control = the
-latest follow-up record of the period, completed and on target (age at that visit), a "lost"
-record counting as not controlled; the estimated-patient denominators use a configurable
+latest follow-up record of the period (latest visit date, then latest entry time, then the
+greater record id, so that two records of one moment always resolve the same way on every
+engine), completed and on target (age at that visit), a "lost" record counting as not
+controlled; the estimated-patient denominators use a configurable
 prevalence among residents ≥18 (hypertension 27.5 %, diabetes 11.9 %, 中国居民营养与慢性病状况
 报告 2020), rounded to whole patients: the 健康管理率 count the adults on record, the 管理率
 (常住人口估算) and the 建档率 the census population (`manbing census import`; by division, year,

@@ -165,3 +165,28 @@ def test_breakdowns_by_sex_and_age_band(results: list[Result]) -> None:
     assert one(results, "htn_bp_control_rate", band="65-74").numerator == 0  # C D
     assert one(results, "htn_bp_control_rate", band="65-74").denominator == 2
     assert one(results, "htn_bp_control_rate", band="75+").numerator == 1  # A
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_two_latest_records_of_one_moment_resolve_by_record_id(
+    reverse: bool, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Same visit date and same entry time (e.g. a batch import): the latest record is the one
+    with the greater id, whatever the order the rows are stored in."""
+    from datetime import date
+
+    p = Population()
+    p.resident("T", date(1970, 1, 1), "F", p.s1)
+    p.enrol("T", "hypertension", p.s1)
+    p.visit("T", "hypertension", date(2026, 9, 1), sbp=130, dbp=80)
+    p.visit("T", "hypertension", date(2026, 9, 1), outcome="lost")
+    rows = p.rows["follow_ups"]
+    if reverse:
+        rows.reverse()
+    wh = open_duckdb(p.write(tmp_path_factory.mktemp("tie")))
+    try:
+        r = one(compute(wh, Q3), "htn_bp_control_rate")
+    finally:
+        wh.close()
+    latest = max(rows, key=lambda row: row["id"])
+    assert (r.numerator, r.denominator) == (1 if latest["outcome"] == "done" else 0, 1)

@@ -44,7 +44,12 @@ def _visit_stats(wh: Warehouse, programme: Programme, period: Period) -> tuple[i
     f = followups_in(wh, FORMS[programme], period)
     ranked = f.mutate(
         rn=ibis.row_number().over(
-            group_by=f.resident_id, order_by=[ibis.desc(f.visit_date), ibis.desc(f.created_at)]
+            group_by=f.resident_id,
+            order_by=[
+                ibis.desc(f.visit_date),
+                ibis.desc(f.created_at),
+                ibis.desc(f.id.cast("string")),
+            ],
         )
     )
     latest = ranked.filter(ranked.rn == 0).select(

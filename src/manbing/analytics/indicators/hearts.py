@@ -78,7 +78,12 @@ def _cohort_expr(wh: Warehouse, period: Period) -> ir.Table:
     bp = f.filter(f.sbp.notnull(), f.dbp.notnull(), f.visit_date >= w3)
     ranked = bp.mutate(
         rn=ibis.row_number().over(
-            group_by=bp.resident_id, order_by=[ibis.desc(bp.visit_date), ibis.desc(bp.created_at)]
+            group_by=bp.resident_id,
+            order_by=[
+                ibis.desc(bp.visit_date),
+                ibis.desc(bp.created_at),
+                ibis.desc(bp.id.cast("string")),
+            ],
         )
     )
     last_bp = ranked.filter(ranked.rn == 0).select(bp_id="resident_id", bp_sbp="sbp", bp_dbp="dbp")
@@ -133,7 +138,12 @@ def _quarterly_cohort(wh: Warehouse, period: Period, params: Params) -> ir.Table
     )
     ranked = f.mutate(
         rn=ibis.row_number().over(
-            group_by=f.resident_id, order_by=[ibis.desc(f.visit_date), ibis.desc(f.created_at)]
+            group_by=f.resident_id,
+            order_by=[
+                ibis.desc(f.visit_date),
+                ibis.desc(f.created_at),
+                ibis.desc(f.id.cast("string")),
+            ],
         )
     )
     latest = ranked.filter(ranked.rn == 0).select(l_id="resident_id", l_sbp="sbp", l_dbp="dbp")
@@ -181,7 +191,12 @@ def _overdue(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     f = f.join(last, [f.resident_id == last.l_id, f.visit_date == last.l_date])
     ranked = f.mutate(
         rn=ibis.row_number().over(
-            group_by=f.resident_id, order_by=[ibis.desc(f.visit_date), ibis.desc(f.created_at)]
+            group_by=f.resident_id,
+            order_by=[
+                ibis.desc(f.visit_date),
+                ibis.desc(f.created_at),
+                ibis.desc(f.id.cast("string")),
+            ],
         )
     )
     due = ranked.filter(ranked.rn == 0).select(o_id="resident_id", due="next_visit_date")
