@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -126,3 +130,51 @@ def test_another_user_cannot_poll_a_job(
         assert refused.status_code == 404
         assert refused.json()["resourceType"] == "OperationOutcome"
         assert other.get(f"{location.replace('status', 'file')}/Patient.ndjson").status_code == 404
+
+
+def test_a_job_of_a_live_sibling_process_is_left_running_until_its_heartbeat_stops(
+    district: District, backend_url: str, tmp_path: Path
+) -> None:
+    """Several server processes share the database: starting one must not fail the jobs of
+    another that is still running them; a dead process's jobs fail at once."""
+    with district.session_factory() as session:
+        create_demo_accounts(session)
+        session.commit()
+        doctor_id = session.scalars(select(User.id).where(User.username == "doctor")).one()
+    host = socket.gethostname()[:80]
+    dead_pid = subprocess.Popen(["true"])
+    dead_pid.wait()
+    owners = {
+        "sibling": f"{host}:{os.getppid()}:sibling0000",  # the test runner's parent: alive
+        "dead": f"{host}:{dead_pid.pid}:dead00000000",
+        "elsewhere": "another-host:4242:remote000000",
+    }
+    beats = {"sibling": NOW, "dead": NOW, "elsewhere": NOW - timedelta(minutes=10)}
+    ids = {key: uuid.uuid4().hex for key in owners}
+    with district.session_factory() as session:
+        for key, job_id in ids.items():
+            session.add(
+                FhirExportJob(
+                    id=job_id,
+                    user_id=doctor_id,
+                    status="running",
+                    request_url="http://testserver/fhir/$export",
+                    started_at=NOW,
+                    owner=owners[key],
+                    heartbeat_at=beats[key],
+                )
+            )
+        session.commit()
+    with _app(backend_url, tmp_path) as app:  # starting up recovers orphaned jobs
+        _login(app)
+        assert app.get(f"/fhir/$export-status/{ids['sibling']}").status_code == 202
+        for key in ("dead", "elsewhere"):
+            assert app.get(f"/fhir/$export-status/{ids[key]}").status_code == 500, key
+        with district.session_factory() as session:  # the sibling hangs: no heartbeat
+            job = session.get(FhirExportJob, ids["sibling"])
+            assert job is not None and job.status == "running"
+            job.heartbeat_at = NOW - timedelta(minutes=4)
+            session.commit()
+        failed = app.get(f"/fhir/$export-status/{ids['sibling']}")
+        assert failed.status_code == 500
+        assert "stopped or restarted" in failed.json()["issue"][0]["diagnostics"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from manbing.services.demo_accounts import DemoLogin, create_demo_accounts
 from manbing.services.demo_patient import prepare_demo_patient
 from manbing.services.organisations import add_user
 from manbing.services.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 console = Console()
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -51,29 +54,44 @@ def db_downgrade(
     console.print(f"database at {revision}")
 
 
+def server_app() -> FastAPI:
+    """The app of one server process (``manbing serve``; the factory of each worker)."""
+    from manbing.analytics.lists import from_warehouse
+    from manbing.web.app import create_app
+
+    settings = Settings()
+    return create_app(settings, line_lists=from_warehouse(settings.warehouse_dir))
+
+
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     dtx_review_every: Annotated[
         str, typer.Option(help="run the DTx weekly review this often in the background; off: never")
     ] = "1h",
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="server processes (more than 1 needs PostgreSQL)")
+    ] = 1,
 ) -> None:
     """Serve the web app, the JSON API (/api/docs) and the FHIR API."""
     import uvicorn
 
-    from manbing.analytics.lists import from_warehouse
     from manbing.cli.devices import dtx_review_job
     from manbing.services.schedule import parse_every, start_in_background
-    from manbing.web.app import create_app
 
     settings = Settings()
+    if workers > 1 and settings.is_sqlite:
+        raise typer.BadParameter(
+            "several worker processes need PostgreSQL (MANBING_DATABASE_URL); "
+            "the embedded SQLite database serves one process",
+            param_hint="--workers",
+        )
     interval = None
     if dtx_review_every != "off":
         try:
             interval = parse_every(dtx_review_every)
         except DomainError as exc:
             raise typer.BadParameter(exc.message_en) from None
-    app = create_app(settings, line_lists=from_warehouse(settings.warehouse_dir))
     stop = None
     dispose = None
     if interval is not None:
@@ -82,7 +100,17 @@ def serve(
             lambda: f"{job()} escalation task(s) opened", interval, name="dtx review"
         )
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        if workers == 1:
+            uvicorn.run(server_app(), host=host, port=port, log_level="info")
+        else:  # each worker builds its app from the same MANBING_* settings
+            uvicorn.run(
+                "manbing.cli.ops:server_app",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="info",
+            )
     finally:
         if stop is not None:
             stop.set()

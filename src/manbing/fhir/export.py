@@ -3,23 +3,28 @@
 A job runs in a background thread and writes ``<export_dir>/<job>/<Type>.ndjson``; its state
 (who asked, running/done/failed, the manifest, the failure reason) is a ``fhir_export_jobs`` row,
 so polling and download keep working after a restart. Only the requesting user may poll or
-download. On start-up ``recover`` marks the jobs a stopped server left running as failed, with the
-reason. ``Group/<organisation id>`` stands for the residents managed in that organisation's
+download. Each job records the server process running it (``owner``) and a heartbeat; on
+start-up, and when a job is polled, ``recover`` marks failed the running jobs whose process is
+gone (an earlier run of this process slot, a dead process on this host, or a heartbeat older than
+``STALE_AFTER``), with the reason — so several server processes (``manbing serve --workers``) never
+fail each other's jobs. ``Group/<organisation id>`` stands for the residents managed in that organisation's
 subtree (the platform has no other kind of group).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from manbing.db.models import FhirExportJob, Organization, Resident
 from manbing.domain.audit import AuditAction
@@ -39,6 +44,51 @@ PATIENT_TYPES = ("Patient", "Observation", "Condition")
 SYSTEM_TYPES = ("Organization", "Practitioner", *PATIENT_TYPES)
 _BATCH = 2000
 RUNNING, DONE, FAILED = "running", "done", "failed"
+HEARTBEAT_SECONDS = 30.0
+STALE_AFTER = timedelta(minutes=3)
+"""A running job whose heartbeat is older than this has lost its process (six missed beats)."""
+
+_owner: tuple[int, str] | None = None
+
+
+def owner() -> str:
+    """This server process: ``host:pid:token``; the token tells a restarted process (same pid,
+    e.g. pid 1 in a container) from the one before it."""
+    global _owner
+    if _owner is None or _owner[0] != os.getpid():
+        _owner = (os.getpid(), f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:12]}")
+    return _owner[1]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
+
+
+def orphaned(
+    job_owner: str | None,
+    heartbeat: datetime,
+    now: datetime,
+    me: str,
+    alive: Callable[[int], bool] = _pid_alive,
+) -> bool:
+    """Whether a ``running`` job has lost the process that ran it."""
+    if job_owner is None:
+        return True  # started by a server from before owners were recorded
+    host, _, rest = job_owner.partition(":")
+    pid_text, _, token = rest.partition(":")
+    my_host, my_pid, my_token = me.split(":", 2)
+    if host == my_host and pid_text.isdigit():
+        if pid_text == my_pid:
+            return token != my_token
+        if not alive(int(pid_text)):
+            return True
+    return now - heartbeat > STALE_AFTER
 
 
 def _resident_column(rtype: str) -> Any:
@@ -149,6 +199,8 @@ def kick_off(
                 status=RUNNING,
                 request_url=base_url[:2000],
                 started_at=started,
+                owner=owner(),
+                heartbeat_at=started,
             )
         )
         unit.commit()
@@ -204,6 +256,10 @@ def _run(
 ) -> None:
     base = request_url.split("/$export")[0].rsplit("/Patient", 1)[0].rsplit("/Group/", 1)[0]
     output: list[dict[str, Any]] = []
+    beating = threading.Event()
+    threading.Thread(
+        target=_beat, args=(uow, clock, folder.name, beating), daemon=True, name="export heartbeat"
+    ).start()
     try:
         with uow() as unit:
             store = Store(unit.session, actor, clock, scopes)
@@ -238,6 +294,23 @@ def _run(
             unit.commit()
     except Exception as exc:  # the status endpoint reports the failure to the poller
         _fail(uow, folder.name, f"the export failed: {exc}", clock.now())
+    finally:
+        beating.set()
+
+
+def _beat(uow: Callable[[], UnitOfWork], clock: Clock, job_id: str, done: threading.Event) -> None:
+    """Refresh the job's heartbeat until it ends, so other processes see it is alive."""
+    while not done.wait(HEARTBEAT_SECONDS):
+        try:
+            with uow() as unit:
+                unit.session.execute(
+                    update(FhirExportJob)
+                    .where(FhirExportJob.id == job_id, FhirExportJob.status == RUNNING)
+                    .values(heartbeat_at=clock.now())
+                )
+                unit.commit()
+        except Exception:  # a missed beat is retried; six in a row report the job failed
+            continue
 
 
 def _fail(uow: Callable[[], UnitOfWork], job_id: str, reason: str, at: datetime) -> None:
@@ -248,21 +321,25 @@ def _fail(uow: Callable[[], UnitOfWork], job_id: str, reason: str, at: datetime)
             unit.commit()
 
 
-def recover(uow: Callable[[], UnitOfWork], clock: Clock) -> int:
-    """At start-up: jobs still ``running`` belonged to a server that stopped; mark them failed.
-
-    (Jobs run in a thread of the server process; one process serves exports.)
-    """
+def recover(uow: Callable[[], UnitOfWork], clock: Clock, job_id: str | None = None) -> int:
+    """Mark failed the running jobs (or the one ``job_id``) whose process is gone; see
+    :func:`orphaned`. Runs at start-up of every server process and when a job is polled."""
     now = clock.now()
+    me = owner()
     with uow() as unit:
-        stale = list(
-            unit.session.scalars(select(FhirExportJob).where(FhirExportJob.status == RUNNING))
-        )
+        query = select(FhirExportJob).where(FhirExportJob.status == RUNNING)
+        if job_id is not None:
+            query = query.where(FhirExportJob.id == job_id)
+        stale = [
+            job
+            for job in unit.session.scalars(query)
+            if orphaned(job.owner, job.heartbeat_at or job.started_at, now, me)
+        ]
         for job in stale:
             job.status, job.finished_at = FAILED, now
             job.error = (
-                f"the server restarted at {instant(now)} while the job ran; "
-                "its files are incomplete: start a new export"
+                f"the server process running the job stopped or restarted (found at "
+                f"{instant(now)}); its files are incomplete: start a new export"
             )
         unit.commit()
     return len(stale)
@@ -277,9 +354,14 @@ def _job(uow: Callable[[], UnitOfWork], actor: Actor, job_id: str) -> FhirExport
         return job
 
 
-def status(uow: Callable[[], UnitOfWork], actor: Actor, job_id: str) -> dict[str, Any] | None:
-    """The manifest when done, ``None`` while running; a failed job raises with its reason."""
+def status(
+    uow: Callable[[], UnitOfWork], actor: Actor, job_id: str, clock: Clock | None = None
+) -> dict[str, Any] | None:
+    """The manifest when done, ``None`` while running; a failed job raises with its reason.
+    With ``clock``, a running job whose process is gone is first marked failed."""
     job = _job(uow, actor, job_id)
+    if job.status == RUNNING and clock is not None and recover(uow, clock, job.id):
+        job = _job(uow, actor, job_id)
     if job.status == FAILED:
         raise FhirError(500, "exception", job.error or "the export failed")
     if job.status != DONE or job.manifest is None:

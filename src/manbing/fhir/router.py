@@ -280,7 +280,7 @@ def _operation(
         if method == "DELETE":
             export.delete(context.uow, folder, actor, parts[1])
             return FhirResponse(202, None)
-        manifest = export.status(context.uow, actor, parts[1])
+        manifest = export.status(context.uow, actor, parts[1], context.clock)
         if manifest is None:
             return FhirResponse(202, None, {"X-Progress": "in progress", "Retry-After": "1"})
         return FhirResponse(200, manifest, content_type="application/json")

@@ -89,3 +89,7 @@ class FhirExportJob(Base):
     finished_at: Mapped[datetime | None]
     manifest: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(String(2000))
+    owner: Mapped[str | None] = mapped_column(String(120))
+    """The server process running the job: ``host:pid:boot token`` (``fhir.export.OWNER``)."""
+    heartbeat_at: Mapped[datetime | None]
+    """Refreshed by the running job; a job whose heartbeat stops is reported failed."""
