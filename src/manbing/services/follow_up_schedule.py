@@ -32,7 +32,8 @@ def refresh(session: Session, resident_ids: Iterable[uuid.UUID]) -> None:
                 FollowUp.id, FollowUp.visit_date, FollowUp.next_visit_date, FollowUp.classification
             )
             .where(FollowUp.resident_id == resident_id)
-            .order_by(FollowUp.visit_date.desc(), FollowUp.created_at.desc())
+            # the id breaks a tie of one moment, as the indicators do (docs/indicators.md)
+            .order_by(FollowUp.visit_date.desc(), FollowUp.created_at.desc(), FollowUp.id.desc())
             .limit(1)
         ).first()
         enrolled_on = session.scalar(
@@ -73,7 +74,10 @@ def refresh_all(session: Session) -> None:
     """
     session.flush()
     active, programmes = EnrolmentStatus.ACTIVE.value, ", ".join(f"'{p.value}'" for p in MANAGED)
-    managed = f"status = '{active}' AND programme IN ({programmes})"
+
+    def managed(alias: str = "") -> str:
+        return f"{alias}status = '{active}' AND {alias}programme IN ({programmes})"
+
     if session.get_bind().dialect.name == "postgresql":
         statement = f"""
             UPDATE residents r SET
@@ -83,15 +87,14 @@ def refresh_all(session: Session) -> None:
                 last_follow_up_class = l.classification
             FROM (SELECT DISTINCT ON (resident_id) resident_id, id, classification,
                          COALESCE(next_visit_date, visit_date) AS due_on
-                  FROM follow_ups ORDER BY resident_id, visit_date DESC, created_at DESC) l
+                  FROM follow_ups ORDER BY resident_id, visit_date DESC, created_at DESC, id DESC) l
             FULL JOIN (SELECT resident_id, MIN(enrolled_on) AS enrolled_on FROM enrolments
-                       WHERE {managed} GROUP BY resident_id) m ON m.resident_id = l.resident_id
+                       WHERE {managed()} GROUP BY resident_id) m ON m.resident_id = l.resident_id
             WHERE r.id = COALESCE(l.resident_id, m.resident_id)"""
     else:
         latest = """(SELECT {col} FROM follow_ups f WHERE f.resident_id = residents.id
-                     ORDER BY f.visit_date DESC, f.created_at DESC LIMIT 1)"""
-        enrolled = f"FROM enrolments e WHERE e.resident_id = residents.id AND e.{managed}"
-        enrolled = enrolled.replace("AND programme", "AND e.programme")
+                     ORDER BY f.visit_date DESC, f.created_at DESC, f.id DESC LIMIT 1)"""
+        enrolled = f"FROM enrolments e WHERE e.resident_id = residents.id AND {managed('e.')}"
         statement = f"""
             UPDATE residents SET
                 last_follow_up_id = {latest.format(col="f.id")},
