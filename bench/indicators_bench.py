@@ -3,7 +3,7 @@ DuckDB over the generator's Parquet and with the same ibis definitions on Postgr
 same run.
 
     python bench/indicators_bench.py synth DIR --residents 12000000 --region 330100
-    python bench/indicators_bench.py duckdb DIR [--period 2026Q3] [--threads 2] [--memory 4GB]
+    python bench/indicators_bench.py duckdb DIR [--period 2026Q3] [--threads 2] [--memory 3GB]
     python bench/indicators_bench.py baseline DIR     # one indicator alone (one pass)
     python bench/indicators_bench.py postgres DIR [--url URL] [--drop]
     python bench/indicators_bench.py all DIR [--no-postgres] [--drop]
@@ -302,7 +302,7 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=200_000)
     parser.add_argument("--period", default="2026Q3")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--memory", default="4GB")
+    parser.add_argument("--memory", default="3GB")
     parser.add_argument("--url", default=BENCH_URL)
     parser.add_argument("--work-mem", default="256MB")
     parser.add_argument("--no-postgres", action="store_true")

@@ -9,8 +9,11 @@ Two stages:
 
 1. On the engine (DuckDB, Spark or PostgreSQL), each indicator's frame — one row per person —
    is summed per (managing organisation, team, sex, age band): its *leaves*, a few thousand rows
-   at most. The sub-expressions several indicators share (patients per programme, the HEARTS
-   cohort, the residents on record) are materialised once per run (``Warehouse.shared``).
+   at most. Indicators read off the same per-person base (``base.Over``: the residents on
+   record, the patients of a programme, the HEARTS cohort, …) are summed together in one
+   grouping over that base, so the set costs one pass per base, not one per indicator. The
+   sub-expressions several bases share (patients per programme) are materialised once per run
+   (``Warehouse.shared``).
 2. In process (Arrow), the leaves of every indicator are joined with the units containing each
    organisation and summed per unit for the totals, the sexes and the age bands. Sums are
    additive, so this gives exactly the per-person aggregation over each unit, on a tiny table.
@@ -35,6 +38,7 @@ import pyarrow.compute as pc
 
 from manbing.analytics.engine import Warehouse
 from manbing.analytics.indicators import ALL, Indicator, Kind, Params
+from manbing.analytics.indicators.base import BaseFn, Over
 from manbing.analytics.indicators.chronic import prevalence
 from manbing.analytics.periods import Period
 from manbing.domain.errors import InvalidInput
@@ -155,6 +159,79 @@ def _leaves(wh: Warehouse, expr: ir.Table, extra: tuple[str, ...] = ()) -> pa.Ta
     return pa.table(columns)
 
 
+def _fused_leaves(
+    wh: Warehouse, base: BaseFn, chosen: list[Indicator], period: Period, params: Params
+) -> list[pa.Table]:
+    """The leaves of every indicator read off ``base``, from one grouping over it: per
+    indicator the count of its members, of its numerator and of its denominator per (org, team,
+    sex, band). A group none of whose rows is a member is no leaf of that indicator, exactly as
+    it is no row of its frame; an indicator without a team sums its groups over the teams."""
+    t = base(wh, period, params)
+    t = t.mutate(band=_band(t.age), row_=ibis.literal(True))
+    # One sum per distinct flag: indicators often share their members or denominators.
+    sums: dict[str, ir.Value] = {}
+    names: dict[object, str] = {}
+
+    def column(flag: ir.BooleanValue) -> str:
+        total = flag.ifelse(1, 0).sum()
+        if total.op() not in names:
+            names[total.op()] = f"s{len(names)}"
+            sums[names[total.op()]] = total
+        return names[total.op()]
+
+    columns: list[tuple[str, str, str]] = []
+    for ind in chosen:
+        over = _over(ind)
+        # ``row_`` makes a constant flag a column, so that it sums per group.
+        member = t.row_ & over.member(t, params).fill_null(False)
+        den = member if over.den is None else member & over.den(t, params)
+        columns.append((column(member), column(member & over.num(t, params)), column(den)))
+    grouped = wh.backend.to_pyarrow(
+        t.group_by(["org_id", "team_id", "sex", "band"]).aggregate(**sums)
+    )
+    keys = {
+        "org_id": grouped.column("org_id").cast(pa.string()),
+        "team_id": grouped.column("team_id").cast(pa.string()),
+        "sex": grouped.column("sex").cast(pa.string()),
+        "band": grouped.column("band").cast(pa.string()),
+    }
+    out: list[pa.Table] = []
+    for ind, names_of in zip(chosen, columns, strict=True):
+        counts = {
+            name: pc.fill_null(grouped.column(source).cast(pa.int64()), 0)
+            for name, source in zip(("members", "num", "den"), names_of, strict=True)
+        }
+        leaves = pa.table({**keys, **counts})
+        leaves = leaves.filter(pc.greater(leaves.column("members"), 0))
+        if not _over(ind).team:
+            leaves = (
+                leaves.group_by(["org_id", "sex", "band"], use_threads=False)
+                .aggregate([("num", "sum"), ("den", "sum")])
+                .rename_columns(["org_id", "sex", "band", "num", "den"])
+            )
+            leaves = leaves.append_column("team_id", pa.nulls(leaves.num_rows, pa.string()))
+        n = leaves.num_rows
+        out.append(
+            pa.table(
+                {
+                    "indicator": pa.array([ind.code] * n, pa.string()),
+                    "org_id": leaves.column("org_id"),
+                    "team_id": leaves.column("team_id"),
+                    "sex": leaves.column("sex"),
+                    "band": leaves.column("band"),
+                    "num": leaves.column("num"),
+                    "den": leaves.column("den"),
+                }
+            )
+        )
+    return out
+
+
+def _over(ind: Indicator) -> Over:
+    assert ind.over is not None
+    return ind.over
+
+
 def rollup(leaves: pa.Table, units: pa.Table, extra: tuple[str, ...] = ()) -> pa.Table:
     """Leaves → (indicator, unit_kind, unit_id, sex, band, *extra, num, den) for every unit
     containing each leaf (organisations and divisions via ``units``, and the leaf's team), with
@@ -270,25 +347,51 @@ def compute_table(
     parts: list[pa.Table] = []
     done: list[str] = []
     seconds: dict[str, float] = {}
-    for ind in chosen:
+    for step in _steps(chosen):
         if deadline is not None and time.monotonic() > deadline:
             remaining = [i.code for i in chosen if i.code not in done]
             raise OutOfTime(done, remaining, seconds)
         started = time.perf_counter()
-        if ind.kind is Kind.PROBABILITY:
-            parts.append(_mortality(wh, ind, period, params, units))
+        first = step[0]
+        if first.kind is Kind.PROBABILITY:
+            parts.append(_mortality(wh, first, period, params, units))
+        elif first.over is not None:
+            regular.extend(_fused_leaves(wh, first.over.base, step, period, params))
+            for ind in step:
+                if ind.extra is not None:
+                    extra = leaves_expr(ind.extra(wh, period, params), ind.code)
+                    regular.append(_leaves(wh, extra))
         else:
-            regular.append(_leaves(wh, leaves_expr(ind.frame(wh, period, params), ind.code)))
-        seconds[ind.code] = time.perf_counter() - started
-        done.append(ind.code)
-        if progress is not None:
-            progress(ind.code, len(done), len(chosen), seconds[ind.code])
+            regular.append(_leaves(wh, leaves_expr(first.frame(wh, period, params), first.code)))
+        # A step's time is shared evenly by the indicators it computed together.
+        share = (time.perf_counter() - started) / len(step)
+        for ind in step:
+            seconds[ind.code] = share
+            done.append(ind.code)
+            if progress is not None:
+                progress(ind.code, len(done), len(chosen), share)
     if regular:
         kinds: dict[str, Kind] = {i.code: i.kind for i in chosen if i.kind is not Kind.PROBABILITY}
         parts.insert(0, _values(rollup(pa.concat_tables(regular), units), kinds, params))
     if not parts:
         return RESULT_SCHEMA.empty_table()
     return pa.concat_tables(parts)
+
+
+def _steps(chosen: list[Indicator]) -> list[list[Indicator]]:
+    """The chosen indicators in the order of their steps: the readings over one base together
+    (at the place of the first of them), every other indicator alone."""
+    steps: list[list[Indicator]] = []
+    by_base: dict[BaseFn, list[Indicator]] = {}
+    for ind in chosen:
+        if ind.over is None or ind.kind is Kind.PROBABILITY:
+            steps.append([ind])
+        elif ind.over.base in by_base:
+            by_base[ind.over.base].append(ind)
+        else:
+            by_base[ind.over.base] = [ind]
+            steps.append(by_base[ind.over.base])
+    return steps
 
 
 def results_of(table: pa.Table, period: Period) -> list[Result]:

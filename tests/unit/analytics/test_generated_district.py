@@ -17,7 +17,7 @@ import pytest
 
 from manbing.analytics.compute import Result, compute
 from manbing.analytics.engine import Warehouse, open_duckdb
-from manbing.analytics.indicators.chronic import _patients
+from manbing.analytics.indicators.patients import patients as _patients
 from manbing.analytics.periods import parse_period
 from manbing.domain.programmes import Programme
 from manbing.synth.config import SynthConfig

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from manbing.analytics.engine import Warehouse
+from manbing.analytics.engine import EngineName, Warehouse
 from manbing.analytics.periods import Period
 from manbing.domain.indicators import BY_CODE as CATALOGUE
 from manbing.domain.indicators import IndicatorInfo, Kind
 from manbing.domain.programmes import EnrolmentStatus, Programme
+from manbing.domain.referrals import Direction, ReferralStatus
 from manbing.domain.residents import ResidentStatus
 from manbing.domain.rules.blood_pressure import BpTargetProfile, bp_target
 
@@ -49,14 +51,42 @@ class Params:
 
 
 FrameFn = Callable[[Warehouse, Period, Params], ir.Table]
+# A per-person table several indicators are read off (see ``Over``).
+BaseFn = Callable[[Warehouse, Period, Params], ir.Table]
+FlagFn = Callable[[ir.Table, Params], ir.BooleanValue]
+
+
+def _always(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return ibis.literal(True)
+
+
+@dataclass(frozen=True, slots=True)
+class Over:
+    """An indicator read off a shared per-person table (``base``): the rows it counts
+    (``member``), its numerator and its denominator (every member when ``den`` is None), and
+    whether the base's ``team_id`` is the indicator's team (else it has none).
+
+    ``compute`` sums every indicator over the same base in one grouping — one pass over the
+    base however many indicators it serves — and the indicator's frame (its line list) is the
+    base filtered to the members: both come from this one definition."""
+
+    base: BaseFn
+    num: FlagFn
+    den: FlagFn | None = None
+    member: FlagFn = _always
+    team: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class Indicator:
-    """An indicator of the catalogue (``domain.indicators``) with its computation."""
+    """An indicator of the catalogue (``domain.indicators``) with its computation: a frame
+    function, or a reading ``over`` a shared base (its frame derived from it) with an optional
+    ``extra`` frame unioned to it (the census cells of the population-based rates)."""
 
     info: IndicatorInfo
     frame: FrameFn = field(repr=False)
+    over: Over | None = field(default=None, repr=False)
+    extra: FrameFn | None = field(default=None, repr=False)
 
     @property
     def code(self) -> str:
@@ -69,6 +99,23 @@ class Indicator:
 
 def define(code: str, frame: FrameFn) -> Indicator:
     return Indicator(CATALOGUE[code], frame)
+
+
+def over_frame(over: Over, wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    """The frame of a reading over a base: its members, their flags as 0/1."""
+    t = over.base(wh, period, params)
+    t = t.filter(over.member(t, params))
+    if not over.team:
+        t = t.mutate(team_id=ibis.null("string"))
+    return frame(t, over.num(t, params), over.den(t, params) if over.den is not None else None)
+
+
+def define_over(code: str, over: Over, extra: FrameFn | None = None) -> Indicator:
+    def build(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+        f = over_frame(over, wh, period, params)
+        return f if extra is None else f.union(extra(wh, period, params))
+
+    return Indicator(CATALOGUE[code], build, over, extra)
 
 
 def d(day: date) -> ir.DateScalar:
@@ -120,31 +167,32 @@ RESIDENT_COLUMNS = (
 )
 
 
-def twin_key(r: ir.Table, value: ir.StringValue) -> ir.IntegerValue:
+@ibis.udf.scalar.builtin(name="hash")  # type: ignore[untyped-decorator]
+def _duckdb_hash(value: str) -> dt.uint64:
+    """DuckDB's own 64-bit ``hash`` (ibis's ``hash()`` converts it through a bit string)."""
+
+
+def twin_key(r: ir.Table, value: ir.StringValue, engine: EngineName) -> ir.IntegerValue:
     """A blocking key for the suspected-duplicates rule: the engine's hash of ``value`` (64-bit
     on DuckDB and PostgreSQL, 32-bit on Spark) combined with those of the sex and birth date.
     Records with the same sex, birth date and value have the same key; NULL when ``value`` is
-    (the engines' own hashes of NULL differ)."""
+    (the engines' own hashes of NULL differ). Only compared for equality and sorted, so its
+    type is the engine's: unsigned on DuckDB."""
+    if engine is EngineName.DUCKDB:
+        # Shifted so that birth dates before 1970 stay positive.
+        days = (r.birth_date.epoch_days().cast("int64") + 1_000_000).cast("uint64")
+        duck: ir.IntegerValue = _duckdb_hash(value) ^ _duckdb_hash(r.sex) ^ days
+        return value.isnull().ifelse(ibis.null("uint64"), duck)
     block = r.sex.hash() ^ r.birth_date.epoch_days().cast("int64")
     key: ir.IntegerValue = value.isnull().ifelse(ibis.null("int64"), value.hash() ^ block)
     return key.cast("int64")
 
 
 def resident_rows(wh: Warehouse) -> ir.Table:
-    """The warehouse's residents, ``RESIDENT_COLUMNS`` only, and the blocking keys of their
-    address and phone (``address_key``, ``phone_key``, see ``twin_key``): the suspected-
-    duplicates rule compares contacts by these keys, so the long address strings are read once
-    per run and never held in memory."""
-
-    def build() -> ir.Table:
-        r = wh.table("residents")
-        return r.select(
-            *RESIDENT_COLUMNS,
-            address_key=twin_key(r, r.address),
-            phone_key=twin_key(r, r.phone),
-        )
-
-    return wh.shared("resident_rows", build)
+    """The warehouse's residents, ``RESIDENT_COLUMNS`` only. Not materialised: each base reads
+    the columns it needs from the warehouse (a Parquet scan of a few columns costs less than
+    holding 12 million rows in memory)."""
+    return wh.table("residents").select(*RESIDENT_COLUMNS)
 
 
 def residents(wh: Warehouse, period: Period) -> ir.Table:
@@ -168,22 +216,17 @@ def on_record(r: ir.Table, period: Period) -> ir.Table:
 
 def people(wh: Warehouse, period: Period) -> ir.Table:
     """Residents on record at the period's end with their age then and their managing
-    organisation (``org_id``): six population-wide indicators start from it, so it is
-    materialised once per run, only the columns they read."""
-
-    def build() -> ir.Table:
-        r = residents(wh, period)
-        return r.select(
-            "id",
-            "sex",
-            "severe_mental_disorder",
-            "pregnant",
-            "disability",
-            org_id=r.managing_org_id,
-            age=age_at(r.birth_date, d(period.end)),
-        )
-
-    return wh.shared(("people", period), build)
+    organisation (``org_id``), only the columns the population-wide indicators read."""
+    r = residents(wh, period)
+    return r.select(
+        "id",
+        "sex",
+        "severe_mental_disorder",
+        "pregnant",
+        "disability",
+        org_id=r.managing_org_id,
+        age=age_at(r.birth_date, d(period.end)),
+    )
 
 
 def enrolled(wh: Warehouse, programme: Programme, period: Period) -> ir.Table:
@@ -221,6 +264,22 @@ def followups_in(wh: Warehouse, forms: tuple[str, ...], period: Period) -> ir.Ta
         f.visit_date >= d(period.start),
         f.visit_date <= d(period.end),
     )
+
+
+def up_referrals(wh: Warehouse, period: Period) -> ir.Table:
+    """Upward referrals (上转) requested in the period, not cancelled."""
+    f = wh.table("referrals")
+    return f.filter(
+        f.direction == Direction.UP.value,
+        f.status != ReferralStatus.CANCELLED.value,
+        f.created_at.date() >= d(period.start),
+        f.created_at.date() <= d(period.end),
+    )
+
+
+def referred_up(wh: Warehouse, period: Period) -> ir.Table:
+    """Residents referred up in the period (``ref_id``, distinct)."""
+    return up_referrals(wh, period).select(ref_id="resident_id").distinct()
 
 
 def frame(t: ir.Table, num: ir.BooleanValue, den: ir.BooleanValue | None = None) -> ir.Table:

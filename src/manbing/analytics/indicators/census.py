@@ -27,16 +27,9 @@ import ibis
 import ibis.expr.types as ir
 
 from manbing.analytics.engine import Warehouse
-from manbing.analytics.indicators.base import (
-    Indicator,
-    Params,
-    age_at,
-    d,
-    define,
-    frame,
-    residents,
-)
-from manbing.analytics.indicators.chronic import _patients
+from manbing.analytics.indicators.base import FrameFn, Indicator, Over, Params, define_over
+from manbing.analytics.indicators.chronic import BASES
+from manbing.analytics.indicators.people import on_record_people
 from manbing.analytics.periods import Period
 from manbing.domain.census import OPEN_GROUP_YEARS
 from manbing.domain.programmes import Programme
@@ -89,38 +82,55 @@ def _census_frame(cells: ir.Table, den: ir.IntegerValue, age: ir.IntegerValue) -
     )
 
 
-def _ehr_coverage(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    r = residents(wh, period)
-    r = r.mutate(
-        resident_id=r.id,
-        org_id=r.managing_org_id,
-        team_id=ibis.null("string"),
-        age=age_at(r.birth_date, d(period.end)),
-    )
-    records = frame(r, ibis.literal(True), ibis.literal(False))
+def _record_cells(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    """The census population: the denominator of the record coverage."""
     cells = census_cells(wh, period)
-    return records.union(_census_frame(cells, cells.population, cells.age_from))
+    return _census_frame(cells, cells.population, cells.age_from)
 
 
-def _management(programme: Programme, prevalence: str):  # type: ignore[no-untyped-def]
+def _estimated_cells(prevalence: str) -> FrameFn:
     def build(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-        p = _patients(wh, programme, period)
-        p = p.filter(p.visits >= 1, p.age >= params.prevalence_min_age)
-        managed = frame(p, ibis.literal(True), ibis.literal(False))
+        """The estimated patients per census cell: its adults × the prevalence."""
         cells = census_cells(wh, period)
         share = adult_share(cells.age_from, cells.age_to, params.prevalence_min_age)
         estimated = (cells.population.cast("float64") * share * getattr(params, prevalence)).round()
         age = ibis.greatest(cells.age_from, ibis.literal(params.prevalence_min_age))
-        return managed.union(_census_frame(cells, estimated.cast("int64"), age))
+        return _census_frame(cells, estimated.cast("int64"), age)
 
     return build
 
 
+def _yes(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return ibis.literal(True)
+
+
+def _no(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return ibis.literal(False)
+
+
+def _managed_adult(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return (t.visits >= 1) & (t.age >= params.prevalence_min_age)
+
+
+# Every record on file counts in the numerator; the census population is the denominator.
+_RECORDS = Over(on_record_people, _yes, _no, team=False)
+
+
+def _managed_patients(programme: Programme) -> Over:
+    """The managed adult patients of the programme: the numerator only."""
+    return Over(BASES[programme], _yes, _no, member=_managed_adult)
+
+
 INDICATORS: tuple[Indicator, ...] = (
-    define("ehr_coverage_rate", _ehr_coverage),
-    define(
+    define_over("ehr_coverage_rate", _RECORDS, _record_cells),
+    define_over(
         "htn_patient_management_rate",
-        _management(Programme.HYPERTENSION, "hypertension_prevalence"),
+        _managed_patients(Programme.HYPERTENSION),
+        _estimated_cells("hypertension_prevalence"),
     ),
-    define("t2dm_patient_management_rate", _management(Programme.T2DM, "diabetes_prevalence")),
+    define_over(
+        "t2dm_patient_management_rate",
+        _managed_patients(Programme.T2DM),
+        _estimated_cells("diabetes_prevalence"),
+    ),
 )

@@ -24,9 +24,11 @@ from manbing.analytics.engine import Warehouse
 from manbing.analytics.indicators.base import (
     ENDED_ENROLMENT,
     Indicator,
+    Over,
     Params,
     d,
     define,
+    define_over,
     enrolled,
     frame,
     resident_rows,
@@ -50,10 +52,6 @@ def window_start(period: Period, months: int) -> date:
 
 def _cohort(wh: Warehouse, period: Period) -> ir.Table:
     """HTN patients alive and enrolled at the period's end, with visit facts per window."""
-    return wh.shared(("hearts_cohort", period), lambda: _cohort_expr(wh, period))
-
-
-def _cohort_expr(wh: Warehouse, period: Period) -> ir.Table:
     e = enrolled(wh, Programme.HYPERTENSION, period)
     r = resident_rows(wh)
     dead = r.filter(r.status == ResidentStatus.DEAD.value, r.status_date <= d(period.end)).select(
@@ -105,23 +103,61 @@ def _cohort_expr(wh: Warehouse, period: Period) -> ir.Table:
     )
 
 
-def _outcome(which: str):  # type: ignore[no-untyped-def]
-    def build(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-        c = _cohort(wh, period)
-        num = {
+def cohort(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    """Base: the cohort (``_cohort``) with the next-visit date of each patient's latest visit
+    (``due``, for the overdue patients) and the period's end (``as_of``)."""
+    c = _cohort(wh, period)
+    f = wh.table("follow_ups")
+    f = f.filter(f.form.isin(FORMS), f.outcome == DONE, f.visit_date <= d(period.end))
+    # The latest visit's date is the cohort's ``last_visit`` (same follow-ups): rank only the
+    # records of that day instead of every patient's whole history.
+    last = c.filter(c.last_visit.notnull()).select(l_id="resident_id", l_date="last_visit")
+    f = f.join(last, [f.resident_id == last.l_id, f.visit_date == last.l_date])
+    ranked = f.mutate(
+        rn=ibis.row_number().over(
+            group_by=f.resident_id,
+            order_by=[
+                ibis.desc(f.visit_date),
+                ibis.desc(f.created_at),
+                ibis.desc(f.id.cast("string")),
+            ],
+        )
+    )
+    due = ranked.filter(ranked.rn == 0).select(o_id="resident_id", due="next_visit_date")
+    j = c.left_join(due, c.resident_id == due.o_id)
+    return j.mutate(as_of=d(period.end))
+
+
+def _adjusted(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return t.adjusted
+
+
+def _outcome(which: str) -> Over:
+    def num(c: ir.Table, params: Params) -> ir.BooleanValue:
+        found = {
             "controlled": c.visited3 & c.controlled,
             "uncontrolled": c.visited3 & c.has_bp & ~c.controlled,
             "missed_visit": ~c.visited3,
             "visited_no_bp": c.visited3 & ~c.has_bp,
         }[which]
-        return frame(c, c.adjusted & num.fill_null(False), c.adjusted)
+        return c.adjusted & found.fill_null(False)
 
-    return build
+    return Over(cohort, num, _adjusted)
 
 
-def _ltfu(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    c = _cohort(wh, period)
-    return frame(c, c.ltfu)
+def _ltfu(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return t.ltfu
+
+
+def _under_care(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return ~t.ltfu
+
+
+def _overdue(t: ir.Table, params: Params) -> ir.BooleanValue:
+    """Under-care patients (not LTFU) whose latest follow-up's next-visit date is before the
+    period's end (``management.is_overdue``: as_of > due) — no visit since, by construction."""
+    overdue = t.due.notnull() & (t.as_of > t.due)
+    return ~t.ltfu & overdue.fill_null(False)
 
 
 def _quarterly_cohort(wh: Warehouse, period: Period, params: Params) -> ir.Table:
@@ -157,12 +193,9 @@ def _quarterly_cohort(wh: Warehouse, period: Period, params: Params) -> ir.Table
     return frame(j, controlled.fill_null(False))
 
 
-def _registrations(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    e = enrolled(wh, Programme.HYPERTENSION, period)
-    return frame(e, e.enrolled_on >= d(period.start))
-
-
-def _followups(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+def registered(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    """Base: the hypertension patients of the period (``base.enrolled``), whether they
+    registered in it (``new``) and were seen in it (``seen``: a completed follow-up)."""
     e = enrolled(wh, Programme.HYPERTENSION, period)
     f = wh.table("follow_ups")
     seen = (
@@ -176,43 +209,25 @@ def _followups(wh: Warehouse, period: Period, params: Params) -> ir.Table:
         .distinct()
     )
     j = e.left_join(seen, e.resident_id == seen.s_id)
-    return frame(j, j.s_id.notnull())
+    return j.mutate(new=j.enrolled_on >= d(period.start), seen=j.s_id.notnull())
 
 
-def _overdue(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    """Under-care patients (not LTFU) whose latest follow-up's next-visit date is before the
-    period's end (``management.is_overdue``: as_of > due) — no visit since, by construction."""
-    c = _cohort(wh, period)
-    f = wh.table("follow_ups")
-    f = f.filter(f.form.isin(FORMS), f.outcome == DONE, f.visit_date <= d(period.end))
-    # The latest visit's date is the cohort's ``last_visit`` (same follow-ups): rank only the
-    # records of that day instead of every patient's whole history.
-    last = c.filter(c.last_visit.notnull()).select(l_id="resident_id", l_date="last_visit")
-    f = f.join(last, [f.resident_id == last.l_id, f.visit_date == last.l_date])
-    ranked = f.mutate(
-        rn=ibis.row_number().over(
-            group_by=f.resident_id,
-            order_by=[
-                ibis.desc(f.visit_date),
-                ibis.desc(f.created_at),
-                ibis.desc(f.id.cast("string")),
-            ],
-        )
-    )
-    due = ranked.filter(ranked.rn == 0).select(o_id="resident_id", due="next_visit_date")
-    j = c.left_join(due, c.resident_id == due.o_id)
-    overdue = j.due.notnull() & (d(period.end) > j.due)
-    return frame(j, ~j.ltfu & overdue.fill_null(False), ~j.ltfu)
+def _new(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return t.new
+
+
+def _seen(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return t.seen
 
 
 INDICATORS: tuple[Indicator, ...] = (
-    define("hearts_bp_controlled", _outcome("controlled")),
-    define("hearts_bp_uncontrolled", _outcome("uncontrolled")),
-    define("hearts_missed_visit", _outcome("missed_visit")),
-    define("hearts_visited_no_bp", _outcome("visited_no_bp")),
-    define("hearts_ltfu_12m", _ltfu),
+    define_over("hearts_bp_controlled", _outcome("controlled")),
+    define_over("hearts_bp_uncontrolled", _outcome("uncontrolled")),
+    define_over("hearts_missed_visit", _outcome("missed_visit")),
+    define_over("hearts_visited_no_bp", _outcome("visited_no_bp")),
+    define_over("hearts_ltfu_12m", Over(cohort, _ltfu)),
     define("hearts_quarterly_cohort_controlled", _quarterly_cohort),
-    define("hearts_registrations", _registrations),
-    define("hearts_followups", _followups),
-    define("hearts_overdue", _overdue),
+    define_over("hearts_registrations", Over(registered, _new)),
+    define_over("hearts_followups", Over(registered, _seen)),
+    define_over("hearts_overdue", Over(cohort, _overdue, _under_care)),
 )

@@ -1,5 +1,5 @@
 """Population indicators: elderly health management, family-doctor contracts, premature NCD
-mortality."""
+mortality, referrals and three-highs co-management."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ import ibis.expr.types as ir
 from manbing.analytics.engine import Warehouse
 from manbing.analytics.indicators.base import (
     Indicator,
+    Over,
     Params,
     age_at,
     d,
     define,
+    define_over,
     frame,
-    people,
     resident_rows,
+    up_referrals,
 )
+from manbing.analytics.indicators.chronic import hypertension_patients
+from manbing.analytics.indicators.people import on_record_people
 from manbing.analytics.periods import Period
-from manbing.domain.contracts import ContractStatus
-from manbing.domain.programmes import EnrolmentStatus, Programme
-from manbing.domain.referrals import Direction, ReferralStatus
 from manbing.domain.residents import ResidentStatus
 from manbing.domain.rules.mortality import AGE_BANDS, BAND_WIDTH, NCD_ICD10_RANGES
 
@@ -28,74 +29,39 @@ ELDERLY_AGE = 65  # 老年人健康管理: residents aged 65 and over (key popul
 CHILD_MAX_AGE = 6
 
 
-_people = people
+def _elderly(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return t.age >= ELDERLY_AGE
 
 
-def _elderly(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    r = _people(wh, period)
-    r = r.filter(r.age >= ELDERLY_AGE)
-    h = wh.table("health_checks")
-    checked = (
-        h.filter(h.check_date >= d(period.start), h.check_date <= d(period.end))
-        .select(cid="resident_id")
-        .distinct()
+def _checked(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return t.checked
+
+
+def _contracted(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return t.contracted
+
+
+def _key_population(t: ir.Table, params: Params) -> ir.BooleanValue:
+    """Key populations of the contract service: the elderly, young children, hypertension and
+    diabetes patients, people with a severe mental disorder, pregnant women, the disabled."""
+    return (
+        (t.age >= ELDERLY_AGE)
+        | (t.age <= CHILD_MAX_AGE)
+        | t.active_htn
+        | t.active_t2dm
+        | t.severe_mental_disorder
+        | t.pregnant
+        | t.disability
     )
-    j = r.left_join(checked, r.id == checked.cid)
-    j = j.mutate(resident_id=j.id, team_id=ibis.null("string"))
-    return frame(j, j.cid.notnull())
 
 
-def _first_team(wh: Warehouse, period: Period) -> ir.Table:
-    """Residents with a contract in force at the period's end and their (first) team."""
-
-    def build() -> ir.Table:
-        c = wh.table("contracts")
-        signed = c.filter(
-            c.start_date <= d(period.end),
-            c.end_date >= d(period.end),
-            c.status != ContractStatus.TERMINATED.value,
-        )
-        # Contracts in force at the period's end; a resident's smallest team among them.
-        return signed.group_by(kid=signed.resident_id).aggregate(kteam=signed.team_id.min())
-
-    return wh.shared(("first_team", period), build)
+def _any_of_three(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return t.active_htn | t.active_t2dm | t.active_lip
 
 
-def _contract_frame(wh: Warehouse, period: Period, key_only: bool) -> ir.Table:
-    r = _people(wh, period)
-    if key_only:
-        e = wh.table("enrolments")
-        chronic = (
-            e.filter(
-                e.programme.isin([Programme.HYPERTENSION.value, Programme.T2DM.value]),
-                e.enrolled_on <= d(period.end),
-                e.status == EnrolmentStatus.ACTIVE.value,
-            )
-            .select(eid="resident_id")
-            .distinct()
-        )
-        r = r.left_join(chronic, r.id == chronic.eid)
-        key = (
-            (r.age >= ELDERLY_AGE)
-            | (r.age <= CHILD_MAX_AGE)
-            | r.eid.notnull()
-            | r.severe_mental_disorder
-            | r.pregnant
-            | r.disability
-        )
-        r = r.filter(key)
-    first_team = _first_team(wh, period)
-    j = r.left_join(first_team, r.id == first_team.kid)
-    j = j.mutate(resident_id=j.id, team_id=j.kteam)
-    return frame(j, j.kid.notnull())
-
-
-def _contract_rate(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    return _contract_frame(wh, period, key_only=False)
-
-
-def _contract_key_rate(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    return _contract_frame(wh, period, key_only=True)
+def _all_three(t: ir.Table, params: Params) -> ir.BooleanValue:
+    """三高共管: under management for hypertension, diabetes and dyslipidaemia."""
+    return t.active_htn & t.active_t2dm & t.active_lip
 
 
 def ncd_death(icd10: ir.StringValue) -> ir.BooleanValue:
@@ -135,22 +101,22 @@ def mortality_frame(wh: Warehouse, period: Period, params: Params) -> ir.Table:
 
 
 INDICATORS: tuple[Indicator, ...] = (
-    define("elderly_health_management_rate", _elderly),
-    define("contract_rate", _contract_rate),
-    define("contract_rate_key_populations", _contract_key_rate),
+    define_over(
+        "elderly_health_management_rate",
+        Over(on_record_people, _checked, member=_elderly, team=False),
+    ),
+    define_over("contract_rate", Over(on_record_people, _contracted)),
+    define_over(
+        "contract_rate_key_populations",
+        Over(on_record_people, _contracted, member=_key_population),
+    ),
     define("premature_ncd_mortality", mortality_frame),
 )
 
 
 def _referrals_up(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     """Upward referrals (上转) requested in the period, by the referring organisation."""
-    f = wh.table("referrals")
-    f = f.filter(
-        f.direction == Direction.UP.value,
-        f.status != ReferralStatus.CANCELLED.value,
-        f.created_at.date() >= d(period.start),
-        f.created_at.date() <= d(period.end),
-    )
+    f = up_referrals(wh, period)
     r = resident_rows(wh).select(r_id="id", sex="sex", birth_date="birth_date")
     j = f.join(r, f.resident_id == r.r_id)
     j = j.mutate(
@@ -159,64 +125,21 @@ def _referrals_up(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     return frame(j, ibis.literal(True))
 
 
-def _active_in(wh: Warehouse, programme: Programme, period: Period) -> ir.Table:
-    e = wh.table("enrolments")
-    return (
-        e.filter(
-            e.programme == programme.value,
-            e.enrolled_on <= d(period.end),
-            e.status == EnrolmentStatus.ACTIVE.value,
-        )
-        .select(rid="resident_id")
-        .distinct()
-    )
+def _referred(t: ir.Table, params: Params) -> ir.BooleanValue:
+    """Managed hypertension patients referred up in the period (num of the referral rate)."""
+    return (t.visits >= 1) & t.ref_id.notnull()
 
 
-def _three_highs(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    """三高共管: residents under management for hypertension, diabetes and dyslipidaemia."""
-    r = _people(wh, period)
-    for name, programme in (
-        ("htn", Programme.HYPERTENSION),
-        ("dm", Programme.T2DM),
-        ("lip", Programme.DYSLIPIDAEMIA),
-    ):
-        t = _active_in(wh, programme, period).rename(**{f"{name}_id": "rid"})
-        r = r.left_join(t, r.id == t[f"{name}_id"])
-    htn, dm, lip = r.htn_id.notnull(), r.dm_id.notnull(), r.lip_id.notnull()
-    r = r.mutate(
-        resident_id=r.id,
-        team_id=ibis.null("string"),
-        any3=htn | dm | lip,
-        all3=htn & dm & lip,
-    )
-    r = r.filter(r.any3)
-    return frame(r, r.all3)
-
-
-def _referral_rate(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    """Managed hypertension patients referred up in the period / managed patients."""
-    from manbing.analytics.indicators.chronic import _patients
-
-    p = _patients(wh, Programme.HYPERTENSION, period)
-    f = wh.table("referrals")
-    referred = (
-        f.filter(
-            f.direction == Direction.UP.value,
-            f.status != ReferralStatus.CANCELLED.value,
-            f.created_at.date() >= d(period.start),
-            f.created_at.date() <= d(period.end),
-        )
-        .select(ref_id="resident_id")
-        .distinct()
-    )
-    j = p.left_join(referred, p.resident_id == referred.ref_id)
-    managed = j.visits >= 1
-    return frame(j, managed & j.ref_id.notnull(), managed)
+def _managed(t: ir.Table, params: Params) -> ir.BooleanValue:
+    return t.visits >= 1
 
 
 INDICATORS = (
     *INDICATORS,
     define("referrals_up", _referrals_up),
-    define("htn_referral_rate", _referral_rate),
-    define("three_highs_co_management", _three_highs),
+    define_over("htn_referral_rate", Over(hypertension_patients, _referred, _managed)),
+    define_over(
+        "three_highs_co_management",
+        Over(on_record_people, _all_three, member=_any_of_three, team=False),
+    ),
 )
