@@ -17,76 +17,86 @@ from manbing.analytics.periods import Period
 from manbing.domain.contracts import ContractStatus
 from manbing.domain.programmes import EnrolmentStatus, Programme
 
+FLAGS = (
+    "managed_htn",
+    "managed_t2dm",
+    "checked",
+    "contracted",
+    "active_htn",
+    "active_t2dm",
+    "active_lip",
+    "duplicate",
+)
 
-def first_team(wh: Warehouse, period: Period) -> ir.Table:
-    """Residents with a contract in force at the period's end (``kid``) and their smallest
-    team among those contracts (``kteam``)."""
+
+def _facts(source: ir.Table, rid: ir.Value, team: ir.Value, **flags: ir.BooleanValue) -> ir.Table:
+    """Rows of one source in the shape of every other: resident, team, the eight flags."""
+    no = ibis.literal(False)
+    return source.select(fid=rid, fteam=team, **{name: flags.get(name, no) for name in FLAGS})
+
+
+def resident_facts(wh: Warehouse, period: Period) -> ir.Table:
+    """Per resident with any (``fid``): managed for hypertension / type 2 diabetes in the
+    period, health-checked in it, with a contract in force at its end and the smallest team
+    among those contracts (``fteam``), actively enrolled (by its end) in hypertension, type 2
+    diabetes or dyslipidaemia, suspected duplicate. One grouping of the stacked sources, so
+    that the residents are joined once, not once per source."""
+    end = d(period.end)
+    htn = managed_ids(wh, Programme.HYPERTENSION, period)
+    t2dm = managed_ids(wh, Programme.T2DM, period)
+    h = wh.table("health_checks")
+    h = h.filter(h.check_date >= d(period.start), h.check_date <= end)
     c = wh.table("contracts")
-    signed = c.filter(
-        c.start_date <= d(period.end),
-        c.end_date >= d(period.end),
-        c.status != ContractStatus.TERMINATED.value,
+    c = c.filter(
+        c.start_date <= end, c.end_date >= end, c.status != ContractStatus.TERMINATED.value
     )
-    return signed.group_by(kid=signed.resident_id).aggregate(kteam=signed.team_id.min())
-
-
-def active_programmes(wh: Warehouse, period: Period) -> ir.Table:
-    """Residents with an active enrolment begun by the period's end in hypertension, type 2
-    diabetes or dyslipidaemia (``aid``), and in which of them (``a_htn``, ``a_t2dm``,
-    ``a_lip``)."""
     e = wh.table("enrolments")
     wanted = (Programme.HYPERTENSION, Programme.T2DM, Programme.DYSLIPIDAEMIA)
     e = e.filter(
         e.programme.isin([p.value for p in wanted]),
-        e.enrolled_on <= d(period.end),
+        e.enrolled_on <= end,
         e.status == EnrolmentStatus.ACTIVE.value,
     )
-    return e.group_by(aid=e.resident_id).aggregate(
-        a_htn=(e.programme == Programme.HYPERTENSION.value).any(),
-        a_t2dm=(e.programme == Programme.T2DM.value).any(),
-        a_lip=(e.programme == Programme.DYSLIPIDAEMIA.value).any(),
+    dup = duplicate_ids(wh, period)
+    yes = ibis.literal(True)
+    none = ibis.null(c.team_id.type())
+    stacked = ibis.union(
+        _facts(htn, htn.mid, none, managed_htn=yes),
+        _facts(t2dm, t2dm.mid, none, managed_t2dm=yes),
+        _facts(h, h.resident_id, none, checked=yes),
+        _facts(c, c.resident_id, c.team_id, contracted=yes),
+        _facts(
+            e,
+            e.resident_id,
+            none,
+            active_htn=e.programme == Programme.HYPERTENSION.value,
+            active_t2dm=e.programme == Programme.T2DM.value,
+            active_lip=e.programme == Programme.DYSLIPIDAEMIA.value,
+        ),
+        _facts(dup, dup.dup_id, none, duplicate=yes),
+        distinct=False,
     )
-
-
-def health_checked(wh: Warehouse, period: Period) -> ir.Table:
-    """Residents with a health check in the period (``cid``)."""
-    h = wh.table("health_checks")
-    h = h.filter(h.check_date >= d(period.start), h.check_date <= d(period.end))
-    return h.select(cid="resident_id").distinct()
+    return stacked.group_by("fid").aggregate(
+        fteam=stacked.fteam.min(), **{name: stacked[name].any() for name in FLAGS}
+    )
 
 
 def on_record_people(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     """Base: residents on record at the period's end (``base.people``) with their contract team
-    (``team_id``) and flags: managed for hypertension / diabetes in the period, health-checked
-    in it, contracted, actively enrolled per programme, suspected duplicate."""
+    (``team_id``: the smallest team among the contracts in force at its end) and the flags of
+    ``resident_facts``."""
     r = people(wh, period)
-    sides: list[ir.Table] = [
-        managed_ids(wh, Programme.HYPERTENSION, period).rename(htn_mid="mid"),
-        managed_ids(wh, Programme.T2DM, period).rename(t2dm_mid="mid"),
-        health_checked(wh, period),
-        first_team(wh, period),
-        active_programmes(wh, period),
-        duplicate_ids(wh, period),
-    ]
-    for side in sides:
-        key = side.columns[0]
-        r = r.left_join(side, r.id == side[key])
+    f = resident_facts(wh, period)
+    j = r.left_join(f, r.id == f.fid)
     no = ibis.literal(False)
-    return r.select(
-        resident_id=r.id,
-        org_id=r.org_id,
-        team_id=r.kteam,
-        sex=r.sex,
-        age=r.age,
-        severe_mental_disorder=r.severe_mental_disorder,
-        pregnant=r.pregnant,
-        disability=r.disability,
-        managed_htn=r.htn_mid.notnull(),
-        managed_t2dm=r.t2dm_mid.notnull(),
-        checked=r.cid.notnull(),
-        contracted=r.kid.notnull(),
-        active_htn=r.a_htn.fill_null(no),
-        active_t2dm=r.a_t2dm.fill_null(no),
-        active_lip=r.a_lip.fill_null(no),
-        duplicate=r.dup_id.notnull(),
+    return j.select(
+        resident_id=j.id,
+        org_id=j.org_id,
+        team_id=j.fteam,
+        sex=j.sex,
+        age=j.age,
+        severe_mental_disorder=j.severe_mental_disorder,
+        pregnant=j.pregnant,
+        disability=j.disability,
+        **{name: j[name].fill_null(no) for name in FLAGS},
     )
