@@ -32,6 +32,7 @@ def test_extract_compute_store_and_print_a_region(
     extracted = runner.invoke(app, ["warehouse", "extract", *common])
     assert extracted.exit_code == 0, extracted.output
     assert "residents: 24 rows (full)" in extracted.output
+    assert "DuckDB copy" in extracted.output
     shown = runner.invoke(
         app, ["indicators", "--period", "2026Q3", "--region", "330108", "--format", "json", *common]
     )
@@ -106,3 +107,20 @@ def test_the_report_command_writes_a_pdf_within_the_users_scope(
     pages = PdfReader(pdf).pages
     text = unicodedata.normalize("NFKC", "".join(p.extract_text() for p in pages))
     assert "西兴街道社区卫生服务中心" in text and "高血压患者规范管理率" in text
+
+
+def test_store_rebuilds_the_duckdb_copy_of_a_warehouse_and_refuses_a_folder_that_is_not_one(
+    app: typer.Typer, district: District, backend_url: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "wh"
+    common = ["--database-url", backend_url, "--warehouse", str(directory)]
+    assert runner.invoke(app, ["warehouse", "extract", *common]).exit_code == 0
+    (directory / "warehouse.duckdb").unlink()
+    rebuilt = runner.invoke(app, ["warehouse", "store", *common])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert (directory / "warehouse.duckdb").exists()
+    refused = runner.invoke(
+        app, ["warehouse", "store", "--database-url", backend_url, "--warehouse", str(tmp_path)]
+    )
+    assert refused.exit_code == 2
+    assert "不是完整的数据仓库" in refused.output

@@ -14,6 +14,7 @@ from typing import Any
 import ibis
 from ibis.backends import BaseBackend
 
+from manbing.analytics.store import current_store
 from manbing.analytics.warehouse import WAREHOUSE_TABLES
 from manbing.domain.errors import InvalidInput
 
@@ -74,17 +75,23 @@ def open_duckdb(
     threads: int | None = None,
     memory_limit: str | None = None,
     temp_directory: Path | None = None,
+    use_store: bool = True,
 ) -> Warehouse:
-    """DuckDB over the Parquet warehouse. ``memory_limit`` (e.g. ``4GB``) bounds DuckDB's buffer
-    pool (the shared tables included): past it, DuckDB spills to ``temp_directory``."""
-    con = ibis.duckdb.connect()
+    """DuckDB over the warehouse: its own copy (``store``) when current, else the Parquet.
+    ``memory_limit`` (e.g. ``4GB``) bounds DuckDB's buffer pool (the shared tables included):
+    past it, DuckDB spills to ``temp_directory``."""
+    copy = current_store(directory) if use_store else None
+    con = ibis.duckdb.connect(str(copy), read_only=True) if copy else ibis.duckdb.connect()
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
     if memory_limit:
         con.raw_sql(f"SET memory_limit = '{memory_limit}'")
     if temp_directory:
         con.raw_sql(f"SET temp_directory = '{temp_directory}'")
-    tables = {t: con.read_parquet(_parts(directory, t), table_name=t) for t in WAREHOUSE_TABLES}
+    if copy:
+        tables = {t: con.table(t) for t in WAREHOUSE_TABLES}
+    else:
+        tables = {t: con.read_parquet(_parts(directory, t), table_name=t) for t in WAREHOUSE_TABLES}
     return Warehouse(EngineName.DUCKDB, con, tables, cache_shared=True)
 
 

@@ -19,6 +19,8 @@ from manbing.analytics.compute import ALL_VALUES, Result, compute
 from manbing.analytics.engine import EngineName, open_warehouse
 from manbing.analytics.indicators import ALL, BY_CODE, Kind, Params
 from manbing.analytics.periods import Period, parse_period, recent_periods
+from manbing.analytics.store import STORE_FILE, refresh_store
+from manbing.analytics.warehouse import WAREHOUSE_TABLES
 from manbing.config import Settings
 from manbing.db.models import Organization
 from manbing.db.session import make_engine, make_session_factory
@@ -76,6 +78,26 @@ def extract(
         done = wh_extract.extract(session, directory, now=datetime.now(UTC), full=full)
     for t in done:
         console.print(f"{t.table}: {t.rows} rows ({'full' if t.full else 'changed'})")
+    _store(directory)
+
+
+def _store(directory: Path) -> None:
+    seconds = refresh_store(directory)
+    console.print(f"DuckDB copy {directory / STORE_FILE}: {seconds:.1f} s")
+
+
+@warehouse_app.command("store")
+def store(
+    warehouse: Annotated[Path | None, typer.Option(help="warehouse directory")] = None,
+    database_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Rebuild DuckDB's own copy of the warehouse (done after every extract; run it after
+    writing a warehouse by other means, e.g. ``manbing synth --to parquet``)."""
+    directory = warehouse or _settings(database_url).warehouse_dir
+    if not all((directory / t).is_dir() for t in WAREHOUSE_TABLES):
+        console.print(f"[red]{directory} 不是完整的数据仓库（is not a complete warehouse）[/red]")
+        raise typer.Exit(2)
+    _store(directory)
 
 
 @warehouse_app.command("refresh")
@@ -92,6 +114,7 @@ def refresh(
     factory = make_session_factory(make_engine(settings.database_url))
     with factory() as session:
         wh_extract.extract(session, directory, now=now)
+    _store(directory)
     wh = open_warehouse(engine, directory, master=master)
     params = Params(bp_profile=BpTargetProfile(settings.bp_target_profile.value))
     for period in recent_periods(now.date()):
