@@ -3,7 +3,9 @@ DuckDB over the generator's Parquet and with the same ibis definitions on Postgr
 same run.
 
     python bench/indicators_bench.py synth DIR --residents 12000000 --region 330100
+    python bench/indicators_bench.py store DIR        # DuckDB's copy of the warehouse, timed
     python bench/indicators_bench.py duckdb DIR [--period 2026Q3] [--threads 2] [--memory 3GB]
+                                                      # [--parquet]: ignore the DuckDB copy
     python bench/indicators_bench.py baseline DIR     # one indicator alone (one pass)
     python bench/indicators_bench.py postgres DIR [--url URL] [--drop]
     python bench/indicators_bench.py all DIR [--no-postgres] [--drop]
@@ -126,14 +128,30 @@ def _progress(code: str, done: int, total: int, seconds: float) -> None:
     _last_cpu[0] = cpu
 
 
+def run_store(directory: Path, threads: int, memory: str) -> dict[str, float]:
+    """Rebuild DuckDB's copy of the warehouse (done after every extract), timed."""
+    from manbing.analytics.store import STORE_FILE, refresh_store
+
+    seconds = refresh_store(directory, threads=threads, memory_limit=memory)
+    size = (directory / STORE_FILE).stat().st_size
+    return {"seconds": seconds, "size_mb": size / 1e6, "peak_mb": _peak_mb()}
+
+
 def run_duckdb(
-    directory: Path, period: str, threads: int, memory: str, codes: list[str] | None = None
-) -> dict[str, float]:
+    directory: Path,
+    period: str,
+    threads: int,
+    memory: str,
+    codes: list[str] | None = None,
+    parquet: bool = False,
+) -> dict[str, Any]:
     from manbing.analytics.compute import compute_table
     from manbing.analytics.engine import open_duckdb
     from manbing.analytics.periods import parse_period
+    from manbing.analytics.store import current_store
 
-    wh = open_duckdb(directory, threads=threads, memory_limit=memory)
+    copy = None if parquet else current_store(directory)
+    wh = open_duckdb(directory, threads=threads, memory_limit=memory, use_store=not parquet)
     # Less memory in the large joins; see docs/benchmarks.md for the one definition whose
     # result depends on the input order (ties of the latest follow-up record).
     wh.backend.raw_sql("SET preserve_insertion_order = false")
@@ -141,7 +159,13 @@ def run_duckdb(
     _last_cpu[0] = cpu
     table = compute_table(wh, parse_period(period), codes=codes, progress=_progress)
     seconds, cpu_s = time.perf_counter() - started, _cpu() - cpu
-    return {"seconds": seconds, "cpu_s": cpu_s, "results": table.num_rows, "peak_mb": _peak_mb()}
+    return {
+        "reads": "duckdb copy" if copy else "parquet",
+        "seconds": seconds,
+        "cpu_s": cpu_s,
+        "results": table.num_rows,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def columns_read(directory: Path, period: str) -> dict[str, list[str]]:
@@ -292,7 +316,7 @@ def main() -> None:
     )
     parser.add_argument(
         "command",
-        choices=["synth", "subset", "duckdb", "baseline", "pgload", "postgres", "all"],
+        choices=["synth", "subset", "store", "duckdb", "baseline", "pgload", "postgres", "all"],
     )
     parser.add_argument("directory", type=Path)
     parser.add_argument("out", type=Path, nargs="?", help="subset: the new warehouse")
@@ -308,8 +332,15 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--drop", action="store_true", help="drop the PostgreSQL database")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--parquet",
+        action="store_true",
+        help="read the Parquet even when the DuckDB copy is current",
+    )
     a = parser.parse_args()
     common = ["--period", a.period, "--threads", str(a.threads), "--memory", a.memory]
+    if a.parquet:
+        common.append("--parquet")
     if a.command == "synth":
         seconds = synth(a.directory, a.residents, a.region, a.chunk_size)
         _emit({"synth_s": seconds, "counts": counts(a.directory)}, a.json)
@@ -318,10 +349,13 @@ def main() -> None:
             parser.error("subset needs OUT")
         subset(a.directory, a.out, a.chunks)
         _emit({"counts": counts(a.out)}, a.json)
+    elif a.command == "store":
+        _emit(run_store(a.directory, a.threads, a.memory), a.json)
     elif a.command == "duckdb":
-        _emit(run_duckdb(a.directory, a.period, a.threads, a.memory), a.json)
+        _emit(run_duckdb(a.directory, a.period, a.threads, a.memory, parquet=a.parquet), a.json)
     elif a.command == "baseline":
-        _emit(run_duckdb(a.directory, a.period, a.threads, a.memory, [BASELINE]), a.json)
+        figures = run_duckdb(a.directory, a.period, a.threads, a.memory, [BASELINE], a.parquet)
+        _emit(figures, a.json)
     elif a.command == "pgload":
         _emit(load_postgres(a.directory, a.url, a.period), a.json)
     elif a.command == "postgres":
@@ -346,6 +380,8 @@ def main() -> None:
             "counts": counts(a.directory),
             "load_average": os.getloadavg(),
         }
+        if not a.parquet:
+            figures["store"] = _child(["store", str(a.directory), *common])
         duck = _child(["duckdb", str(a.directory), *common])
         base = _child(["baseline", str(a.directory), *common])
         figures |= {"duckdb": duck, "baseline_one_indicator": base}

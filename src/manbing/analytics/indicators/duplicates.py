@@ -27,17 +27,22 @@ NAME_POSITIONS = 8
 
 
 def one_edit_apart(a: ir.StringValue, b: ir.StringValue) -> ir.BooleanValue:
-    """Whether ``b`` is ``a`` with one character changed, dropped or added (in characters: the
-    engines' own ``levenshtein`` differ, DuckDB counting UTF-8 bytes and Spark characters)."""
+    """Whether ``b`` differs from ``a`` by one character changed, dropped or added at one of the
+    first ``NAME_POSITIONS`` characters (in characters: the engines' own ``levenshtein``
+    differ, DuckDB counting UTF-8 bytes and Spark characters). Meant for ``a != b``.
+
+    Where one edit turns ``a`` into ``b``, it can be made at their first differing position,
+    or at any earlier one inside the run of equal characters that ends there (a dropped or added
+    character of a run): so only that position is tried, or the last of the first
+    ``NAME_POSITIONS`` when they all agree, instead of every one."""
     la, lb = a.length(), b.length()
-    found: ir.BooleanValue = ibis.literal(False)
-    for i in range(NAME_POSITIONS):
-        head = a.substr(0, i) == b.substr(0, i)
-        changed = (la == lb) & (la > i) & head & (a.substr(i + 1) == b.substr(i + 1))
-        dropped = (la == lb + 1) & (la > i) & head & (a.substr(i + 1) == b.substr(i))
-        added = (lb == la + 1) & (lb > i) & head & (a.substr(i) == b.substr(i + 1))
-        found = found | changed | dropped | added
-    return found.fill_null(False)
+    first: ir.IntegerValue = ibis.literal(NAME_POSITIONS - 1)
+    for i in reversed(range(NAME_POSITIONS - 1)):
+        first = (a.substr(i, 1) != b.substr(i, 1)).ifelse(i, first)
+    changed = (la == lb) & (la > first) & (a.substr(first + 1) == b.substr(first + 1))
+    dropped = (la == lb + 1) & (la > first) & (a.substr(first + 1) == b.substr(first))
+    added = (lb == la + 1) & (lb > first) & (a.substr(first) == b.substr(first + 1))
+    return (changed | dropped | added).fill_null(False)
 
 
 def _keys_held_twice(keys: ir.Table) -> ir.Column:
