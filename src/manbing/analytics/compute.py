@@ -159,16 +159,12 @@ def _leaves(wh: Warehouse, expr: ir.Table, extra: tuple[str, ...] = ()) -> pa.Ta
     return pa.table(columns)
 
 
-def _fused_leaves(
-    wh: Warehouse, base: BaseFn, chosen: list[Indicator], period: Period, params: Params
-) -> list[pa.Table]:
-    """The leaves of every indicator read off ``base``, from one grouping over it: per
-    indicator the count of its members, of its numerator and of its denominator per (org, team,
-    sex, band). A group none of whose rows is a member is no leaf of that indicator, exactly as
-    it is no row of its frame; an indicator without a team sums its groups over the teams."""
-    t = base(wh, period, params)
-    t = t.mutate(band=_band(t.age), row_=ibis.literal(True))
-    # One sum per distinct flag: indicators often share their members or denominators.
+def _flag_sums(
+    t: ir.Table, chosen: list[Indicator], params: Params
+) -> tuple[dict[str, ir.Value], list[tuple[str, str, str]]]:
+    """The sums to take over ``t`` and, per indicator, the names of its member, numerator and
+    denominator sums: one sum per distinct flag (indicators often share their members or
+    denominators)."""
     sums: dict[str, ir.Value] = {}
     names: dict[object, str] = {}
 
@@ -186,39 +182,51 @@ def _fused_leaves(
         member = t.row_ & over.member(t, params).fill_null(False)
         den = member if over.den is None else member & over.den(t, params)
         columns.append((column(member), column(member & over.num(t, params)), column(den)))
-    grouped = wh.backend.to_pyarrow(
-        t.group_by(["org_id", "team_id", "sex", "band"]).aggregate(**sums)
-    )
+    return sums, columns
+
+
+def _fused_leaves(
+    wh: Warehouse, base: BaseFn, chosen: list[Indicator], period: Period, params: Params
+) -> list[pa.Table]:
+    """The leaves of every indicator read off ``base``, from one pass over it: per indicator
+    the count of its members, of its numerator and of its denominator per (org, sex, band) and,
+    for the indicators with a team, per (team, sex, band). A group none of whose rows is a
+    member is no leaf of that indicator, exactly as it is no row of its frame.
+
+    Organisation leaves carry no team and team leaves no organisation (``rollup`` sums each
+    into its own units): grouped by both, the contract teams of a city's residents would give
+    ten times the leaves."""
+    t = base(wh, period, params)
+    t = t.mutate(band=_band(t.age), row_=ibis.literal(True))
+    sums, columns = _flag_sums(t, chosen, params)
+    grouped = t.group_by(["org_id", "sex", "band"]).aggregate(**sums)
+    grouped = grouped.mutate(team_id=ibis.null(t.team_id.type()))
+    if any(_over(ind).team for ind in chosen):
+        teams = t.filter(t.team_id.notnull())
+        team_sums, _ = _flag_sums(teams, chosen, params)
+        by_team = teams.group_by(["team_id", "sex", "band"]).aggregate(**team_sums)
+        by_team = by_team.mutate(org_id=ibis.null(t.org_id.type()))
+        grouped = grouped.union(by_team.select(*grouped.columns))
+    table = wh.backend.to_pyarrow(grouped)
     keys = {
-        "org_id": grouped.column("org_id").cast(pa.string()),
-        "team_id": grouped.column("team_id").cast(pa.string()),
-        "sex": grouped.column("sex").cast(pa.string()),
-        "band": grouped.column("band").cast(pa.string()),
+        name: table.column(name).cast(pa.string()) for name in ("org_id", "team_id", "sex", "band")
     }
+    is_org = pc.is_valid(keys["org_id"])
     out: list[pa.Table] = []
     for ind, names_of in zip(chosen, columns, strict=True):
-        counts = {
-            name: pc.fill_null(grouped.column(source).cast(pa.int64()), 0)
-            for name, source in zip(("members", "num", "den"), names_of, strict=True)
-        }
-        leaves = pa.table({**keys, **counts})
-        leaves = leaves.filter(pc.greater(leaves.column("members"), 0))
+        members, num, den = (
+            pc.fill_null(table.column(source).cast(pa.int64()), 0) for source in names_of
+        )
+        keep = pc.greater(members, 0)
         if not _over(ind).team:
-            leaves = (
-                leaves.group_by(["org_id", "sex", "band"], use_threads=False)
-                .aggregate([("num", "sum"), ("den", "sum")])
-                .rename_columns(["org_id", "sex", "band", "num", "den"])
-            )
-            leaves = leaves.append_column("team_id", pa.nulls(leaves.num_rows, pa.string()))
+            keep = pc.and_(keep, is_org)
+        leaves = pa.table({**keys, "num": num, "den": den}).filter(keep)
         n = leaves.num_rows
         out.append(
             pa.table(
                 {
                     "indicator": pa.array([ind.code] * n, pa.string()),
-                    "org_id": leaves.column("org_id"),
-                    "team_id": leaves.column("team_id"),
-                    "sex": leaves.column("sex"),
-                    "band": leaves.column("band"),
+                    **{name: leaves.column(name) for name in _LEAF_KEYS[1:]},
                     "num": leaves.column("num"),
                     "den": leaves.column("den"),
                 }
@@ -247,7 +255,7 @@ def rollup(leaves: pa.Table, units: pa.Table, extra: tuple[str, ...] = ()) -> pa
     sql = f"""
         WITH per_unit AS (
             SELECT indicator, org_id AS unit, FALSE AS is_team, sex, band{more}, num, den
-            FROM leaves
+            FROM leaves WHERE org_id IS NOT NULL
             UNION ALL
             SELECT indicator, team_id, TRUE, sex, band{more}, num, den
             FROM leaves WHERE team_id IS NOT NULL
