@@ -7,6 +7,9 @@ tables are copied once into ``DIR/warehouse.duckdb`` with the identifier columns
 operational schema (``sa.Uuid``) as DuckDB UUIDs; ``engine.open_duckdb`` reads that copy when it
 is current (built from exactly the Parquet files now present) and the Parquet otherwise.
 
+The copy also holds each resident's blocking keys for the suspected duplicates
+(``duplicates.KEYS``), computed once per refresh instead of once per run.
+
 The copy is built in a temporary file and renamed into place, so that a reader sees the old copy
 or the new one, never half of one.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
 import sqlalchemy as sa
 
 import manbing.db.models  # noqa: F401  (registers the tables on Base.metadata)
@@ -62,6 +66,11 @@ def refresh_store(
     directory: Path, *, threads: int | None = None, memory_limit: str | None = None
 ) -> float:
     """Copy the warehouse tables into ``DIR/warehouse.duckdb``; returns the seconds it took."""
+    # Imported here: the engine module opens the copy (``current_store``) and the definitions
+    # import the engine module.
+    from manbing.analytics.engine import EngineName
+    from manbing.analytics.indicators.duplicates import blocking_keys
+
     started = time.perf_counter()
     target = directory / STORE_FILE
     building = directory / (STORE_FILE + ".building")
@@ -76,24 +85,22 @@ def refresh_store(
             con.execute("SET memory_limit = ?", [memory_limit])
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
+        source = ibis.duckdb.from_connection(con)
         for table in WAREHOUSE_TABLES:
             parts = str(directory / table / "*.parquet")
-            present = con.execute(
-                "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
-                [parts],
-            ).fetchall()
+            t = source.read_parquet(parts, table_name=f"parquet_{table}")
             wanted = uuid_columns(table)
-            columns = [
-                f"CAST({_quoted(name)} AS UUID) AS {_quoted(name)}"
-                if name in wanted and kind == "VARCHAR"
-                else _quoted(name)
-                for name, kind in present
-            ]
-            con.execute(
-                f"CREATE TABLE {_quoted(table)} AS SELECT {', '.join(columns)} "
-                "FROM read_parquet(?)",
-                [parts],
-            )
+            typed = {
+                name: t[name].cast("uuid")
+                for name, kind in t.schema().items()
+                if name in wanted and kind.is_string()
+            }
+            t = t.mutate(**typed) if typed else t
+            if table == "residents":
+                t = t.mutate(**blocking_keys(t, EngineName.DUCKDB))
+            sql = ibis.to_sql(t, dialect="duckdb")
+            con.execute(f"CREATE TABLE {_quoted(table)} AS {sql}")
+            con.execute(f"DROP VIEW {_quoted(f'parquet_{table}')}")
         con.execute(f"CREATE TABLE {_STATE_TABLE} (fingerprint VARCHAR)")
         con.execute(f"INSERT INTO {_STATE_TABLE} VALUES (?)", [stamp])
         con.execute("CHECKPOINT")

@@ -14,11 +14,22 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from manbing.analytics.engine import Warehouse
+from manbing.analytics.engine import EngineName, Warehouse
 from manbing.analytics.indicators.base import on_record, twin_key
 from manbing.analytics.periods import Period
 
+# The blocking keys and the resident columns they are made of.
 KEYS = ("name_key", "address_key", "phone_key")
+KEYED = {"name_key": "name", "address_key": "address", "phone_key": "phone"}
+
+
+def blocking_keys(r: ir.Table, engine: EngineName) -> dict[str, ir.Value]:
+    """A residents table's blocking keys: read when the table holds them (DuckDB's copy of
+    the warehouse computes them once per refresh, ``analytics.store``), else computed."""
+    return {
+        key: r[key] if key in r.columns else twin_key(r, r[column], engine)
+        for key, column in KEYED.items()
+    }
 
 
 # A misspelt name: one character changed, dropped or added at one of the first NAME_POSITIONS
@@ -66,12 +77,7 @@ def _candidates(wh: Warehouse, period: Period) -> ir.Table:
 
     def build() -> ir.Table:
         r = on_record(wh.table("residents"), period)
-        on = r.select(
-            "id", "name", "sex", "birth_date",
-            name_key=twin_key(r, r.name, wh.engine),
-            address_key=twin_key(r, r.address, wh.engine),
-            phone_key=twin_key(r, r.phone, wh.engine),
-        )  # fmt: skip
+        on = r.select("id", "name", "sex", "birth_date", **blocking_keys(r, wh.engine))
         held = _keys_held_twice(on)
         found = on.name_key.isin(held) | on.address_key.isin(held) | on.phone_key.isin(held)
         return on.filter(found.fill_null(False))

@@ -23,6 +23,7 @@ from manbing.analytics.indicators.chronic import hypertension_patients
 from manbing.analytics.indicators.people import on_record_people
 from manbing.analytics.periods import Period
 from manbing.domain.residents import ResidentStatus
+from manbing.domain.rules.dates import add_months
 from manbing.domain.rules.mortality import AGE_BANDS, BAND_WIDTH, NCD_ICD10_RANGES
 
 ELDERLY_AGE = 65  # 老年人健康管理: residents aged 65 and over (key population "elderly_65")
@@ -91,10 +92,19 @@ def mortality_frame(wh: Warehouse, period: Period, params: Params) -> ir.Table:
         r.status.isin([ResidentStatus.DEAD.value, ResidentStatus.MOVED_AWAY.value])
         & (r.status_date < d(mid))
     )
-    r = r.filter(r.status != ResidentStatus.MERGED.value, r.registered_on <= d(mid))
+    lo, hi = AGE_BANDS[0], AGE_BANDS[-1] + BAND_WIDTH
+    # Only birth dates that can give an age of lo..hi at the midpoint or at a death in the
+    # period (with a year's margin): the ages are then computed for about half the residents.
+    born_after = add_months(period.start, -12 * (hi + 1))
+    born_by = add_months(period.end, -12 * (lo - 1))
+    r = r.filter(
+        r.status != ResidentStatus.MERGED.value,
+        r.registered_on <= d(mid),
+        r.birth_date > d(born_after),
+        r.birth_date <= d(born_by),
+    )
     age = died_in.ifelse(age_at(r.birth_date, r.status_date), age_at(r.birth_date, d(mid)))
     r = r.mutate(age=age, org_id=r.managing_org_id, team_id=ibis.null("string"), resident_id=r.id)
-    lo, hi = AGE_BANDS[0], AGE_BANDS[-1] + BAND_WIDTH
     r = r.filter(r.age >= lo, r.age < hi, alive_mid | died_in)
     num = died_in & r.death_cause_icd10.notnull() & ncd_death(r.death_cause_icd10)
     return frame(r, num.fill_null(False), alive_mid)

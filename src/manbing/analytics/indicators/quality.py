@@ -24,9 +24,7 @@ from manbing.analytics.indicators.base import (
     Params,
     age_at,
     d,
-    define,
     define_over,
-    frame,
     resident_rows,
 )
 from manbing.analytics.indicators.people import on_record_people
@@ -43,13 +41,9 @@ from manbing.domain.rules.plausibility import (
 DIGIT_BASE = 10
 
 
-def _forms(wh: Warehouse, period: Period) -> ir.Table:
-    """Completed forms of the period with the patient's sex and age (shared by three
-    indicators: materialised once per run, only the columns they read)."""
-    return wh.shared(("dq_forms", period), lambda: _forms_expr(wh, period))
-
-
-def _forms_expr(wh: Warehouse, period: Period) -> ir.Table:
+def forms(wh: Warehouse, period: Period, params: Params) -> ir.Table:
+    """Base: the completed forms of the period with the patient's sex and age, by the
+    organisation that recorded them."""
     f = wh.table("follow_ups").select(
         "resident_id",
         "organization_id",
@@ -78,8 +72,7 @@ def _forms_expr(wh: Warehouse, period: Period) -> ir.Table:
     )
 
 
-def _completeness(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    f = _forms(wh, period)
+def _complete(f: ir.Table, params: Params) -> ir.BooleanValue:
     core = (
         f.sbp.notnull()
         & f.dbp.notnull()
@@ -88,16 +81,14 @@ def _completeness(wh: Warehouse, period: Period, params: Params) -> ir.Table:
         & f.classification.notnull()
     )
     glucose_needed = f.form.isin([FormType.DIABETES.value, FormType.COMBINED.value])
-    complete = core & (~glucose_needed | f.fasting_glucose.notnull())
-    return frame(f, complete)
+    return core & (~glucose_needed | f.fasting_glucose.notnull())
 
 
 def _outside(value: ir.NumericValue, bounds: tuple[float, float]) -> ir.BooleanValue:
     return value.notnull() & ((value < bounds[0]) | (value > bounds[1]))
 
 
-def _implausible(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    f = _forms(wh, period)
+def _implausible(f: ir.Table, params: Params) -> ir.BooleanValue:
     bad = (
         _outside(f.sbp, SBP_RANGE)
         | _outside(f.dbp, DBP_RANGE)
@@ -106,13 +97,15 @@ def _implausible(wh: Warehouse, period: Period, params: Params) -> ir.Table:
         | _outside(f.fasting_glucose, GLUCOSE_MMOL_RANGE)
         | _outside(f.hba1c, HBA1C_PERCENT_RANGE)
     )
-    return frame(f, bad.fill_null(False))
+    return bad.fill_null(False)
 
 
-def _digit_preference(wh: Warehouse, period: Period, params: Params) -> ir.Table:
-    f = _forms(wh, period)
-    f = f.filter(f.sbp.notnull())
-    return frame(f, (f.sbp % DIGIT_BASE) == 0)
+def _with_sbp(f: ir.Table, params: Params) -> ir.BooleanValue:
+    return f.sbp.notnull()
+
+
+def _round_sbp(f: ir.Table, params: Params) -> ir.BooleanValue:
+    return (f.sbp % DIGIT_BASE) == 0
 
 
 def _duplicate(t: ir.Table, params: Params) -> ir.BooleanValue:
@@ -121,8 +114,8 @@ def _duplicate(t: ir.Table, params: Params) -> ir.BooleanValue:
 
 
 INDICATORS: tuple[Indicator, ...] = (
-    define("dq_followup_completeness", _completeness),
-    define("dq_implausible_values", _implausible),
-    define("dq_digit_preference", _digit_preference),
+    define_over("dq_followup_completeness", Over(forms, _complete, team=False)),
+    define_over("dq_implausible_values", Over(forms, _implausible, team=False)),
+    define_over("dq_digit_preference", Over(forms, _round_sbp, member=_with_sbp, team=False)),
     define_over("dq_suspected_duplicates", Over(on_record_people, _duplicate, team=False)),
 )
