@@ -108,7 +108,8 @@ def _division_units(code: str) -> list[str]:
 
 def units_table(wh: Warehouse) -> pa.Table:
     """(org_id, unit_kind, unit_id) for every organisation and each unit containing it."""
-    orgs = wh.table("organizations").select("id", "path", "division_code").to_pyarrow()
+    o = wh.table("organizations")
+    orgs = o.select(o.id.cast("string").name("id"), "path", "division_code").to_pyarrow()
     rows: dict[str, list[str]] = {"org_id": [], "unit_kind": [], "unit_id": []}
     for org_id, path, division in zip(
         orgs.column("id").to_pylist(),
@@ -207,6 +208,10 @@ def _fused_leaves(
         by_team = teams.group_by(["team_id", "sex", "band"]).aggregate(**team_sums)
         by_team = by_team.mutate(org_id=ibis.null(t.org_id.type()))
         grouped = grouped.union(by_team.select(*grouped.columns))
+    # Identifiers as text once summed (a few thousand rows): every engine fetches that.
+    grouped = grouped.mutate(
+        org_id=grouped.org_id.cast("string"), team_id=grouped.team_id.cast("string")
+    )
     table = wh.backend.to_pyarrow(grouped)
     keys = {
         name: table.column(name).cast(pa.string()) for name in ("org_id", "team_id", "sex", "band")
