@@ -248,7 +248,9 @@ def _over(ind: Indicator) -> Over:
 def rollup(leaves: pa.Table, units: pa.Table, extra: tuple[str, ...] = ()) -> pa.Table:
     """Leaves → (indicator, unit_kind, unit_id, sex, band, *extra, num, den) for every unit
     containing each leaf (organisations and divisions via ``units``, and the leaf's team), with
-    the totals, the by-sex and the by-band breakdowns (``*`` marks the collapsed dimension).
+    the totals, the by-sex and the by-band breakdowns (``*`` marks the collapsed dimension). A
+    leaf without an organisation counts for its team only (``_fused_leaves`` gives the teams
+    their own leaves).
 
     Runs on an in-process DuckDB over the Arrow tables whatever the engine of the leaves: the
     input is a few thousand rows per indicator."""
