@@ -148,9 +148,8 @@ def bp_controlled(
     return sbp.notnull() & dbp.notnull() & (sbp < sbp_below) & (dbp < dbp_below)
 
 
-# The resident columns the indicators read. The residents table is the largest the indicators
-# read and nearly all of them do (the population-wide ones, and every join for sex and age):
-# it is read from the warehouse once per run, only these columns (``Warehouse.shared``).
+# The resident columns the indicators read (``resident_rows``): the residents table is the
+# largest they read, so each read selects only these.
 RESIDENT_COLUMNS = (
     "id",
     "name",

@@ -4,9 +4,9 @@ source system) with the same address or phone.
 
 Near-duplicates are only compared inside the small blocks of the same sex, birth date and
 address (or phone), never across the whole register. Addresses and phones are compared by their
-hash (``base.twin_key``): the keys two or more records hold are found by one grouping of 64-bit
-keys per kind, and names are compared, exactly, only among the few per cent of residents whose
-key another resident holds.
+hash (``base.twin_key``): the keys two or more records on record hold are found by one sort of
+the three kinds of 64-bit keys stacked, and names are compared, exactly, only among the few per
+cent of residents whose key another resident holds.
 """
 
 from __future__ import annotations
