@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -61,6 +63,28 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def wait_for_server(
+    port: int,
+    server: subprocess.Popen[bytes],
+    *,
+    seconds: float,
+    ready: Callable[[], bool] = lambda: True,
+) -> httpx.Response:
+    """Poll ``/login`` of a server subprocess until it answers and ``ready()`` holds; fails
+    when the process exits or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
+            if ready():
+                return page
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise AssertionError(f"the server on port {port} did not start")
+        time.sleep(0.3)
 
 
 @pytest.fixture

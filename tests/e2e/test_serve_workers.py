@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from manbing.db import migrate
-from tests.e2e.conftest import _free_port
+from tests.e2e.conftest import _free_port, wait_for_server
 
 MANBING = Path(sys.executable).parent / "manbing"
 
@@ -67,17 +66,9 @@ def test_two_workers_serve_the_app_on_postgresql(postgresql_url: str, tmp_path: 
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
-                if _spawned_workers(server.pid) == 2:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise AssertionError("the workers did not start")
-            time.sleep(0.3)
+        page = wait_for_server(
+            port, server, seconds=90, ready=lambda: _spawned_workers(server.pid) == 2
+        )
         assert page.status_code == 200 and "登录" in page.text
         for _ in range(6):
             assert httpx.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code == 200

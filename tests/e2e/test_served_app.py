@@ -3,10 +3,11 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+
+from tests.e2e.conftest import wait_for_server
 
 
 def test_the_served_app_answers_the_login_page_over_http(live_server: str) -> None:
@@ -47,15 +48,7 @@ def test_the_demo_command_prepares_a_district_prints_logins_and_serves(tmp_path:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.3)
+        page = wait_for_server(port, server, seconds=60)
         assert page.status_code == 200 and "登录" in page.text
         signed_in = httpx.post(
             f"http://127.0.0.1:{port}/api/v1/session",

@@ -291,7 +291,7 @@ def rollup(leaves: pa.Table, units: pa.Table, extra: tuple[str, ...] = ()) -> pa
     try:
         con.register("leaves", leaves)
         con.register("units", units)
-        return con.execute(sql).fetch_arrow_table()
+        return con.execute(sql).to_arrow_table()
     finally:
         con.close()
 
