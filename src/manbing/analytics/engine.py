@@ -14,7 +14,7 @@ from typing import Any
 import ibis
 from ibis.backends import BaseBackend
 
-from manbing.analytics.store import current_store
+from manbing.analytics.store import COPIED, current_store
 from manbing.analytics.warehouse import WAREHOUSE_TABLES
 from manbing.domain.errors import InvalidInput
 
@@ -88,10 +88,12 @@ def open_duckdb(
         con.raw_sql(f"SET memory_limit = '{memory_limit}'")
     if temp_directory:
         con.raw_sql(f"SET temp_directory = '{temp_directory}'")
-    if copy:
-        tables = {t: con.table(t) for t in WAREHOUSE_TABLES}
-    else:
-        tables = {t: con.read_parquet(_parts(directory, t), table_name=t) for t in WAREHOUSE_TABLES}
+    tables = {
+        t: con.table(t)
+        if copy and t in COPIED
+        else con.read_parquet(_parts(directory, t), table_name=t)
+        for t in WAREHOUSE_TABLES
+    }
     return Warehouse(EngineName.DUCKDB, con, tables, cache_shared=True)
 
 

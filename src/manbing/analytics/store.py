@@ -7,7 +7,8 @@ tables are copied once into ``DIR/warehouse.duckdb`` with the identifier columns
 operational schema (``sa.Uuid``) as DuckDB UUIDs; ``engine.open_duckdb`` reads that copy when it
 is current (built from exactly the Parquet files now present) and the Parquet otherwise.
 
-The copy also holds each resident's blocking keys for the suspected duplicates
+The device readings (``observations``), which no definition reads, are not copied: the copy's
+connection reads them from the Parquet. The copy also holds each resident's blocking keys for the suspected duplicates
 (``duplicates.KEYS``), computed once per refresh instead of once per run.
 
 The copy is built in a temporary file and renamed into place, so that a reader sees the old copy
@@ -32,6 +33,10 @@ from manbing.db.base import Base
 
 STORE_FILE = "warehouse.duckdb"
 _STATE_TABLE = "_store_state"
+# Left in the Parquet (read from there through the same connection): the device readings are
+# the largest table and no indicator definition reads them.
+NOT_COPIED = frozenset({"observations"})
+COPIED: tuple[str, ...] = tuple(t for t in WAREHOUSE_TABLES if t not in NOT_COPIED)
 
 
 def uuid_columns(table: str) -> frozenset[str]:
@@ -86,7 +91,7 @@ def refresh_store(
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
         source = ibis.duckdb.from_connection(con)
-        for table in WAREHOUSE_TABLES:
+        for table in COPIED:
             parts = str(directory / table / "*.parquet")
             t = source.read_parquet(parts, table_name=f"parquet_{table}")
             wanted = uuid_columns(table)
