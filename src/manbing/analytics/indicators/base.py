@@ -265,6 +265,23 @@ def followups_in(wh: Warehouse, forms: tuple[str, ...], period: Period) -> ir.Ta
     )
 
 
+def latest_per_resident(f: ir.Table) -> ir.Table:
+    """Each resident's latest record of ``f`` (follow-ups): latest visit date, then latest
+    entry time, then the greater record id, so that two records of one moment always resolve
+    the same way on every engine."""
+    ranked = f.mutate(
+        rn=ibis.row_number().over(
+            group_by=f.resident_id,
+            order_by=[
+                ibis.desc(f.visit_date),
+                ibis.desc(f.created_at),
+                ibis.desc(f.id.cast("string")),
+            ],
+        )
+    )
+    return ranked.filter(ranked.rn == 0).drop("rn")
+
+
 def up_referrals(wh: Warehouse, period: Period) -> ir.Table:
     """Upward referrals (上转) requested in the period, not cancelled."""
     f = wh.table("referrals")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import ibis
 import ibis.expr.types as ir
 
 from manbing.analytics.engine import Warehouse
@@ -31,6 +30,7 @@ from manbing.analytics.indicators.base import (
     define_over,
     enrolled,
     frame,
+    latest_per_resident,
     resident_rows,
 )
 from manbing.analytics.periods import Period, quarter_of
@@ -74,17 +74,7 @@ def _cohort(wh: Warehouse, period: Period) -> ir.Table:
         last_visit=f.visit_date.max(),
     )
     bp = f.filter(f.sbp.notnull(), f.dbp.notnull(), f.visit_date >= w3)
-    ranked = bp.mutate(
-        rn=ibis.row_number().over(
-            group_by=bp.resident_id,
-            order_by=[
-                ibis.desc(bp.visit_date),
-                ibis.desc(bp.created_at),
-                ibis.desc(bp.id.cast("string")),
-            ],
-        )
-    )
-    last_bp = ranked.filter(ranked.rn == 0).select(bp_id="resident_id", bp_sbp="sbp", bp_dbp="dbp")
+    last_bp = latest_per_resident(bp).select(bp_id="resident_id", bp_sbp="sbp", bp_dbp="dbp")
     visits = visits.rename(v_id="resident_id")
     j = e.left_join(visits, e.resident_id == visits.v_id)
     j = j.left_join(last_bp, j.resident_id == last_bp.bp_id)
@@ -113,17 +103,7 @@ def cohort(wh: Warehouse, period: Period, params: Params) -> ir.Table:
     # records of that day instead of every patient's whole history.
     last = c.filter(c.last_visit.notnull()).select(l_id="resident_id", l_date="last_visit")
     f = f.join(last, [f.resident_id == last.l_id, f.visit_date == last.l_date])
-    ranked = f.mutate(
-        rn=ibis.row_number().over(
-            group_by=f.resident_id,
-            order_by=[
-                ibis.desc(f.visit_date),
-                ibis.desc(f.created_at),
-                ibis.desc(f.id.cast("string")),
-            ],
-        )
-    )
-    due = ranked.filter(ranked.rn == 0).select(o_id="resident_id", due="next_visit_date")
+    due = latest_per_resident(f).select(o_id="resident_id", due="next_visit_date")
     j = c.left_join(due, c.resident_id == due.o_id)
     return j.mutate(as_of=d(period.end))
 
@@ -172,17 +152,7 @@ def _quarterly_cohort(wh: Warehouse, period: Period, params: Params) -> ir.Table
         f.visit_date >= d(quarter.start),
         f.visit_date <= d(quarter.end),
     )
-    ranked = f.mutate(
-        rn=ibis.row_number().over(
-            group_by=f.resident_id,
-            order_by=[
-                ibis.desc(f.visit_date),
-                ibis.desc(f.created_at),
-                ibis.desc(f.id.cast("string")),
-            ],
-        )
-    )
-    latest = ranked.filter(ranked.rn == 0).select(l_id="resident_id", l_sbp="sbp", l_dbp="dbp")
+    latest = latest_per_resident(f).select(l_id="resident_id", l_sbp="sbp", l_dbp="dbp")
     j = e.left_join(latest, e.resident_id == latest.l_id)
     controlled = (
         j.l_sbp.notnull()

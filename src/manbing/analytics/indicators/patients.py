@@ -12,7 +12,7 @@ import ibis
 import ibis.expr.types as ir
 
 from manbing.analytics.engine import Warehouse
-from manbing.analytics.indicators.base import d, enrolled, followups_in
+from manbing.analytics.indicators.base import d, enrolled, followups_in, latest_per_resident
 from manbing.analytics.periods import Period
 from manbing.domain.followup_form import FormType, VisitOutcome
 from manbing.domain.programmes import Programme
@@ -28,23 +28,14 @@ DONE = VisitOutcome.DONE.value
 def _visit_stats(wh: Warehouse, programme: Programme, period: Period) -> tuple[ir.Table, ir.Table]:
     """Per patient: completed visit days in the period and the latest record's values."""
     f = followups_in(wh, FORMS[programme], period)
-    ranked = f.mutate(
-        rn=ibis.row_number().over(
-            group_by=f.resident_id,
-            order_by=[
-                ibis.desc(f.visit_date),
-                ibis.desc(f.created_at),
-                ibis.desc(f.id.cast("string")),
-            ],
-        )
-    )
-    latest = ranked.filter(ranked.rn == 0).select(
-        resident_id=ranked.resident_id,
-        last_date=ranked.visit_date,
-        last_outcome=ranked.outcome,
-        last_sbp=ranked.sbp,
-        last_dbp=ranked.dbp,
-        last_fpg=ranked.fasting_glucose,
+    last = latest_per_resident(f)
+    latest = last.select(
+        resident_id=last.resident_id,
+        last_date=last.visit_date,
+        last_outcome=last.outcome,
+        last_sbp=last.sbp,
+        last_dbp=last.dbp,
+        last_fpg=last.fasting_glucose,
     )
     done = f.filter(f.outcome == DONE).select("resident_id", "visit_date").distinct()
     return latest, done
