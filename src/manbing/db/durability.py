@@ -7,8 +7,9 @@ clinical write (docs/adr/0009-audit-read-commits.md).
 
 The decision is made from what the transaction actually ran, not from what its caller claims:
 the audit service marks a transaction relaxable when it records a read, and every statement
-that is neither a SELECT/SHOW nor an INSERT into ``audit_events`` — as well as any audit event
-of another kind — makes the transaction durable. Unknown statement shapes count as writes.
+that is neither a SELECT/SHOW, a savepoint command nor an INSERT into ``audit_events`` — as well
+as any audit event of another kind — makes the transaction durable. Unknown statement shapes
+count as writes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from sqlalchemy import Connection, Engine, event
 
 _RELAXABLE = "manbing.relaxable_commit"
 _DURABLE = "manbing.durable_commit"
-_READ_ONLY_HEADS = frozenset({"SELECT", "SHOW"})
+# statements that write nothing themselves: reads, and the savepoints batch entries run in
+# (SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK TO SAVEPOINT); what runs inside one is watched as usual
+_READ_ONLY_HEADS = frozenset({"SELECT", "SHOW", "SAVEPOINT", "RELEASE", "ROLLBACK"})
 AUDIT_TABLE = "audit_events"
 
 

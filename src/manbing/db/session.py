@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from manbing.db import durability
@@ -25,6 +25,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
     durability.install(engine)
     return engine
 
@@ -35,6 +36,37 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin_before_savepoint(connection: Connection, _name: str | None) -> None:
+    """Open the real transaction before the first SAVEPOINT (``Session.begin_nested``).
+
+    The sqlite3 driver's legacy transaction control emits BEGIN only before INSERT, UPDATE and
+    DELETE. A SAVEPOINT sent while no transaction is open starts one of its own, and releasing
+    it commits: a batch entry's rows would be committed at once and survive the caller's
+    rollback. SQLAlchemy's documented cure (driver BEGIN switched off, BEGIN on every
+    transaction) would also move every read into a transaction, and a read-then-write request
+    would then fail with "database is locked" instead of waiting when another writer got in
+    first; so only connections that take a savepoint are changed.
+    """
+    begin_sqlite_write(connection)
+
+
+def begin_sqlite_write(connection: Connection) -> None:
+    """On SQLite, open a write transaction now (``BEGIN IMMEDIATE``) unless one is open: the
+    caller is about to write and must hold the write lock from its next read on (the audit
+    chain's head, a savepoint's rows). It waits for the lock (busy timeout) rather than failing
+    on the lock upgrade later. A no-op on other databases and inside a transaction, which in
+    the driver's legacy mode means a write already ran and holds the lock."""
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        finally:
+            cursor.close()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from manbing.db import durability
 from manbing.db.models import AuditEvent
+from manbing.db.session import begin_sqlite_write
 from manbing.domain.audit import GENESIS, AuditAction, ChainBreak, event_hash, verify_chain
 from manbing.services.actor import Actor
 
@@ -49,8 +50,8 @@ def record(
 ) -> AuditEvent:
     """Append one event in the caller's transaction.
 
-    On PostgreSQL an advisory lock serialises writers so the chain never forks; SQLite
-    serialises writers by itself.
+    Writers are serialised before the head is read, so the chain never forks: by an advisory
+    lock on PostgreSQL, by the database's write lock (``BEGIN IMMEDIATE``) on SQLite.
     """
     return record_many(
         session, actor, action, entity_type, at=at, items=[(entity_id, resident_id, detail)]
@@ -73,14 +74,16 @@ def record_many(
     """Append several events of one kind in order, locking and reading the head once."""
     if not items:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        connection = session.connection()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         if action in _READ_ACCESS:
             durability.relax(connection)
         else:
             durability.require_durable(connection)
         # one chain: writers take a transaction-scoped lock before reading the head
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+    else:  # SQLite: the write lock, before the head is read (else two writers fork the chain)
+        begin_sqlite_write(connection)
     head = session.execute(
         select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).scalar_one_or_none()
