@@ -11,9 +11,11 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from manbing.analytics.store import STORE_FILE, current_store
 from manbing.cli import analytics
 from manbing.db.models import IndicatorResult
 from tests.conftest import District
+from tests.store_helpers import another_build, another_extract
 
 runner = CliRunner()
 
@@ -124,3 +126,59 @@ def test_store_rebuilds_the_duckdb_copy_of_a_warehouse_and_refuses_a_folder_that
     )
     assert refused.exit_code == 2
     assert "不是完整的数据仓库" in refused.output
+
+
+def test_a_second_build_of_the_copy_is_refused_while_one_runs(
+    app: typer.Typer, district: District, backend_url: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "wh"
+    common = ["--database-url", backend_url, "--warehouse", str(directory)]
+    assert runner.invoke(app, ["warehouse", "extract", *common]).exit_code == 0
+    copy = directory / STORE_FILE
+    built = copy.stat().st_mtime_ns
+    with another_build(directory, pid="5151"):
+        refused = runner.invoke(app, ["warehouse", "store", *common])
+        assert refused.exit_code == 1
+        said = " ".join(refused.output.split())
+        assert "另一个构建正在进行（进程 5151）" in said
+        assert "another build is running (process 5151)" in said
+        # An extract still extracts; only its copy is left to the running build.
+        extracted = runner.invoke(app, ["warehouse", "extract", *common])
+        assert extracted.exit_code == 0, extracted.output
+        said = " ".join(extracted.output.split())
+        assert "residents: 24 rows" in said and "another build is running (process 5151)" in said
+        assert "DuckDB copy" not in extracted.output
+        assert copy.stat().st_mtime_ns == built
+    again = runner.invoke(app, ["warehouse", "store", *common])
+    assert again.exit_code == 0, again.output
+    assert current_store(directory) == copy
+
+
+@pytest.mark.parametrize(
+    "command", [["indicators", "--period", "2026Q3"], ["warehouse", "refresh"]]
+)
+def test_an_engine_that_does_not_read_the_warehouse_is_refused_as_an_option(
+    app: typer.Typer, tmp_path: Path, command: list[str]
+) -> None:
+    refused = runner.invoke(
+        app, [*command, "--engine", "postgres", "--warehouse", str(tmp_path), "--database-url",
+              f"sqlite:///{tmp_path / 'none.db'}"],
+    )  # fmt: skip
+    assert refused.exit_code == 2  # a usage error, before anything is read or written
+    assert "'duckdb', 'spark'" in refused.output
+    assert refused.exception is None or isinstance(refused.exception, SystemExit)
+
+
+def test_an_extract_while_another_runs_exits_1_and_says_so(
+    app: typer.Typer, district: District, backend_url: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "wh"
+    directory.mkdir()
+    common = ["--database-url", backend_url, "--warehouse", str(directory)]
+    with another_extract(directory, pid="7171"):
+        refused = runner.invoke(app, ["warehouse", "extract", *common])
+    assert refused.exit_code == 1
+    said = " ".join(refused.output.split())
+    assert "另一个抽取正在进行（进程 7171）" in said and "another extract is running" in said
+    assert not (directory / "residents").exists()
+    assert runner.invoke(app, ["warehouse", "extract", *common]).exit_code == 0

@@ -3,6 +3,7 @@ the dashboards' reporting facade, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from manbing.services import reports
 from manbing.services.unit_of_work import UnitOfWork
 from tests.conftest import District
 from tests.personas import actor_at
+from tests.store_helpers import another_extract
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -156,3 +158,54 @@ def test_the_control_rate_on_the_fixed_district_matches_the_rules_engine(
     assert expected_den > 5
     assert (got[0].numerator, got[0].denominator) == (expected_num, expected_den)
     assert date(2026, 9, 30) == period.end
+
+
+def test_an_extract_while_another_runs_is_refused_and_changes_nothing(
+    district: District, tmp_path: Path
+) -> None:
+    factory = district.session_factory
+    with factory() as session:
+        warehouse.extract(session, tmp_path, now=T0)
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    lock = tmp_path / warehouse.EXTRACT_LOCK_FILE
+    with (
+        another_extract(tmp_path, pid="6161"),
+        factory() as session,
+        pytest.raises(warehouse.ExtractRunning) as refused,
+    ):
+        warehouse.extract(session, tmp_path, now=T0, full=True)
+    assert "另一个抽取正在进行（进程 6161）" in refused.value.message
+    assert "another extract is running (process 6161)" in refused.value.message_en
+    after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    assert {p: t for p, t in after.items() if p != lock} == {
+        p: t for p, t in before.items() if p != lock
+    }
+
+
+def test_two_extracts_at_once_leave_one_consistent_warehouse(
+    district: District, tmp_path: Path
+) -> None:
+    factory = district.session_factory
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def run() -> None:
+        with factory() as session:
+            start.wait()
+            try:
+                warehouse.extract(session, tmp_path, now=T0)
+                outcomes.append("extracted")
+            except warehouse.ExtractRunning:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) in (["extracted", "refused"], ["extracted", "extracted"])
+    with factory() as session:
+        total = len(session.scalars(select(Resident.id)).all())
+    ids = _ids(tmp_path, "residents")
+    assert len(ids) == len(set(ids)) == total
+    assert [p.name for p in tmp_path.rglob(".*.writing")] == []  # no half-written file left

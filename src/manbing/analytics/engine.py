@@ -14,7 +14,7 @@ from typing import Any
 import ibis
 from ibis.backends import BaseBackend
 
-from manbing.analytics.store import COPIED, current_store
+from manbing.analytics.store import COPIED, open_current_store
 from manbing.analytics.warehouse import WAREHOUSE_TABLES
 from manbing.domain.errors import InvalidInput
 
@@ -80,8 +80,10 @@ def open_duckdb(
     """DuckDB over the warehouse: its own copy (``store``) when current, else the Parquet.
     ``memory_limit`` (e.g. ``4GB``) bounds DuckDB's buffer pool (the shared tables included):
     past it, DuckDB spills to ``temp_directory``."""
-    copy = current_store(directory) if use_store else None
-    con = ibis.duckdb.connect(str(copy), read_only=True) if copy else ibis.duckdb.connect()
+    # The copy is opened once: its fingerprint is checked on the connection then used.
+    current = open_current_store(directory) if use_store else None
+    copy = current is not None
+    con = ibis.duckdb.from_connection(current) if current is not None else ibis.duckdb.connect()
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
     if memory_limit:

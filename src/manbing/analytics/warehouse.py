@@ -14,8 +14,10 @@ a change column are copied in full each time (they are small: divisions, team me
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -28,9 +30,11 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from manbing.analytics.lock import WarehouseBusy, exclusive
 from manbing.db.base import Base
 
 STATE_FILE = "_extract_state.json"
+EXTRACT_LOCK_FILE = "_extract.lock"
 OVERLAP = timedelta(minutes=5)
 BATCH_ROWS = 50_000
 CHANGE_COLUMNS = ("updated_at", "created_at", "recorded_at", "received_at")
@@ -134,6 +138,29 @@ def _next_part(directory: Path) -> Path:
     return directory / f"part-{max(numbers, default=-1) + 1:05d}.parquet"
 
 
+def _write(table: pa.Table, part: Path) -> None:
+    """Write a part under a temporary name and rename it into place: a reader (an indicator run,
+    a build of the DuckDB copy) sees the old part or the new one, never half of one."""
+    partial = part.with_name(f".{part.name}.writing")
+    pq.write_table(table, partial)
+    os.replace(partial, part)
+
+
+class ExtractRunning(WarehouseBusy):
+    """Another extract into the same warehouse holds the lock."""
+
+
+def _extract_lock(directory: Path) -> AbstractContextManager[None]:
+    def busy(holder: str) -> ExtractRunning:
+        return ExtractRunning(
+            f"另一个抽取正在进行（进程 {holder}）：{directory} 未更新，请等它结束后再运行",
+            f"another extract is running (process {holder}): {directory} was not updated; "
+            "run again once it has finished",
+        )
+
+    return exclusive(directory / EXTRACT_LOCK_FILE, busy)
+
+
 def _drop_ids(directory: Path, ids: pa.Array, keep: Path) -> None:
     """Remove older versions of ``ids`` from every part but ``keep``."""
     for part in sorted(directory.glob("part-*.parquet")):
@@ -144,7 +171,7 @@ def _drop_ids(directory: Path, ids: pa.Array, keep: Path) -> None:
         if pc.any(mask).as_py():
             remaining = old.filter(pc.invert(mask))
             if remaining.num_rows:
-                pq.write_table(remaining, part)
+                _write(remaining, part)
             else:
                 part.unlink()
 
@@ -152,8 +179,14 @@ def _drop_ids(directory: Path, ids: pa.Array, keep: Path) -> None:
 def extract(
     session: Session, directory: Path, *, now: datetime, full: bool = False
 ) -> list[TableExtract]:
-    """Extract the warehouse tables into ``directory``; incremental unless ``full`` or first run."""
+    """Extract the warehouse tables into ``directory``; incremental unless ``full`` or first run.
+    Raises ``ExtractRunning`` (and changes nothing) while another extract runs."""
     directory.mkdir(parents=True, exist_ok=True)
+    with _extract_lock(directory):
+        return _extract(session, directory, now=now, full=full)
+
+
+def _extract(session: Session, directory: Path, *, now: datetime, full: bool) -> list[TableExtract]:
     state = {} if full else _load_state(directory)
     done: list[TableExtract] = []
     for name in WAREHOUSE_TABLES:
@@ -168,16 +201,16 @@ def extract(
         batches = list(_batches(session, table, where))
         rows = sum(b.num_rows for b in batches)
         if not incremental:
-            if target.exists():
-                for part in target.glob("part-*.parquet"):
-                    part.unlink()
             target.mkdir(parents=True, exist_ok=True)
             part = target / "part-00000.parquet"
-            pq.write_table(pa.Table.from_batches(batches, schema=arrow_schema(table)), part)
+            _write(pa.Table.from_batches(batches, schema=arrow_schema(table)), part)
+            for stale in target.glob("part-*.parquet"):
+                if stale != part:
+                    stale.unlink()
         elif rows:
             part = _next_part(target)
             delta = pa.Table.from_batches(batches, schema=arrow_schema(table))
-            pq.write_table(delta, part)
+            _write(delta, part)
             if "id" in table.columns:
                 _drop_ids(target, delta.column("id").combine_chunks(), keep=part)
         new_mark = mark
@@ -192,7 +225,9 @@ def extract(
             state[name] = new_mark
         done.append(TableExtract(name, rows, not incremental, new_mark))
     state["_extracted_at"] = now.isoformat()
-    (directory / STATE_FILE).write_text(json.dumps(state, indent=2, sort_keys=True))
+    partial = directory / f".{STATE_FILE}.writing"
+    partial.write_text(json.dumps(state, indent=2, sort_keys=True))
+    os.replace(partial, directory / STATE_FILE)
     return done
 
 

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from manbing.analytics import warehouse as wh_extract
 from manbing.analytics.compute import ALL_VALUES, Result, compute
 from manbing.analytics.engine import EngineName, open_warehouse
 from manbing.analytics.indicators import ALL, BY_CODE, Kind, Params
 from manbing.analytics.periods import Period, parse_period, recent_periods
-from manbing.analytics.store import STORE_FILE, refresh_store
+from manbing.analytics.store import STORE_FILE, BuildRunning, refresh_store
 from manbing.analytics.warehouse import WAREHOUSE_TABLES
 from manbing.config import Settings
 from manbing.db.models import Organization
@@ -29,6 +30,14 @@ from manbing.domain.errors import DomainError
 from manbing.domain.rules.blood_pressure import BpTargetProfile
 from manbing.services import census, reports
 from manbing.services.unit_of_work import UnitOfWork
+
+
+class WarehouseEngine(StrEnum):
+    """The engines that read the warehouse (PostgreSQL in place is the benchmark's only)."""
+
+    DUCKDB = EngineName.DUCKDB.value
+    SPARK = EngineName.SPARK.value
+
 
 console = Console()
 warehouse_app = typer.Typer(
@@ -75,14 +84,35 @@ def extract(
     directory = warehouse or settings.warehouse_dir
     factory = make_session_factory(make_engine(settings.database_url))
     with factory() as session:
-        done = wh_extract.extract(session, directory, now=datetime.now(UTC), full=full)
+        done = _extract(session, directory, now=datetime.now(UTC), full=full)
     for t in done:
         console.print(f"{t.table}: {t.rows} rows ({'full' if t.full else 'changed'})")
     _store(directory)
 
 
-def _store(directory: Path) -> None:
-    seconds = refresh_store(directory)
+def _extract(
+    session: Session, directory: Path, *, now: datetime, full: bool = False
+) -> list[wh_extract.TableExtract]:
+    """Extract, or exit 1 with the reason while another extract into the folder runs."""
+    try:
+        return wh_extract.extract(session, directory, now=now, full=full)
+    except wh_extract.ExtractRunning as exc:
+        console.print(f"[red]{escape(exc.message)}（{escape(exc.message_en)}）[/red]")
+        raise typer.Exit(1) from exc
+
+
+def _store(directory: Path, *, required: bool = False) -> None:
+    """Rebuild the DuckDB copy. While another build runs, ``store`` (``required``) fails; after
+    an extract the new Parquet is in place and correct, so only a warning is printed (the
+    engine reads the Parquet until the copy is rebuilt)."""
+    try:
+        seconds = refresh_store(directory)
+    except BuildRunning as exc:
+        colour = "red" if required else "yellow"
+        console.print(f"[{colour}]{escape(exc.message)}（{escape(exc.message_en)}）[/{colour}]")
+        if required:
+            raise typer.Exit(1) from exc
+        return
     console.print(f"DuckDB copy {directory / STORE_FILE}: {seconds:.1f} s")
 
 
@@ -97,13 +127,15 @@ def store(
     if not all((directory / t).is_dir() for t in WAREHOUSE_TABLES):
         console.print(f"[red]{directory} 不是完整的数据仓库（is not a complete warehouse）[/red]")
         raise typer.Exit(2)
-    _store(directory)
+    _store(directory, required=True)
 
 
 @warehouse_app.command("refresh")
 def refresh(
     warehouse: Annotated[Path | None, typer.Option(help="warehouse directory")] = None,
-    engine: Annotated[EngineName, typer.Option(help="duckdb or spark")] = EngineName.DUCKDB,
+    engine: Annotated[
+        WarehouseEngine, typer.Option(help="duckdb or spark")
+    ] = WarehouseEngine.DUCKDB,
     master: Annotated[str, typer.Option(help="Spark master URL")] = "local[2]",
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
@@ -113,9 +145,9 @@ def refresh(
     now = datetime.now(UTC)
     factory = make_session_factory(make_engine(settings.database_url))
     with factory() as session:
-        wh_extract.extract(session, directory, now=now)
+        _extract(session, directory, now=now)
     _store(directory)
-    wh = open_warehouse(engine, directory, master=master)
+    wh = open_warehouse(EngineName(engine), directory, master=master)
     params = Params(bp_profile=BpTargetProfile(settings.bp_target_profile.value))
     for period in recent_periods(now.date()):
         count = reports.store(
@@ -154,8 +186,8 @@ def indicators(
         typer.Option(help="division code (330108) or organisation code; default: every unit"),
     ] = None,
     engine: Annotated[
-        EngineName, typer.Option(help="duckdb (default) or spark")
-    ] = EngineName.DUCKDB,
+        WarehouseEngine, typer.Option(help="duckdb (default) or spark")
+    ] = WarehouseEngine.DUCKDB,
     master: Annotated[
         str, typer.Option(help="Spark master: local[N] or spark://host:7077")
     ] = "local[2]",
@@ -175,7 +207,7 @@ def indicators(
     except DomainError as exc:
         raise typer.BadParameter(exc.message_en) from exc
     unit = _unit_for_region(settings, region)
-    wh = open_warehouse(engine, warehouse or settings.warehouse_dir, master=master)
+    wh = open_warehouse(EngineName(engine), warehouse or settings.warehouse_dir, master=master)
     params = Params(bp_profile=BpTargetProfile(settings.bp_target_profile.value))
     try:
         results = compute(wh, p, params, indicator)
@@ -355,21 +387,27 @@ def census_import(
     """Import a census CSV (UTF-8); the file's (division, year) pairs replace stored figures.
     One bad row refuses the whole file, listing each problem with its line number."""
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = file.read_bytes()
+    except OSError as exc:
         typer.echo(err=True, message=f"cannot read {file}: {exc}")
         raise typer.Exit(2) from exc
-    reader = csv.DictReader(io.StringIO(text))
-    missing = census.missing_header(reader.fieldnames)
+    try:
+        header, lines, shape = census.read_csv(census.decode(data))
+    except census.UnreadableFile as exc:
+        typer.echo(err=True, message=f"{file}: {exc.message_en}")
+        typer.echo(err=True, message=f"{file}：{exc.message}")
+        raise typer.Exit(2) from None
+    missing = census.missing_header(header)
     if missing:
         typer.echo(
             err=True,
             message=f"{file}: missing columns {', '.join(missing)} (expected {CSV_COLUMNS})",
         )
+        typer.echo(err=True, message=f"{file}：缺少列 {', '.join(missing)}")
         raise typer.Exit(2)
     settings = _settings(database_url)
     try:
-        rows = census.parse_rows((n + 2, raw) for n, raw in enumerate(reader))
+        rows = census.parse_rows(lines, shape)
         done = census.import_rows(_uow(settings), rows, source=source, now=datetime.now(UTC))
     except DomainError as exc:
         typer.echo(err=True, message=exc.message_en)

@@ -118,6 +118,25 @@ def define_over(code: str, over: Over, extra: FrameFn | None = None) -> Indicato
     return Indicator(CATALOGUE[code], build, over, extra)
 
 
+def smallest_id(column: ir.Column, engine: EngineName) -> ir.Scalar:
+    """The smallest identifier of a group in the order of its canonical (lowercase) text, the
+    rule on every engine. DuckDB orders UUIDs as that text (tested), and Spark and the Parquet
+    hold the text, so ``min`` is it. PostgreSQL 15 has no ``min(uuid)``: there the minimum of
+    the text is taken, cast back (with fixed hyphens and hex digits, the usual collations order
+    that text as bytes)."""
+    if engine is EngineName.POSTGRES and column.type().is_uuid():
+        return column.cast("string").min().cast("uuid")
+    result: ir.Scalar = column.min()
+    return result
+
+
+def nullable(value: ir.Value) -> ir.Value:
+    """``value`` typed as nullable: set operations need equal types, and PostgreSQL read in
+    place reports its NOT NULL columns as such (the warehouse's are all nullable)."""
+    kind = value.type()
+    return value if kind.nullable else value.cast(kind.copy(nullable=True))
+
+
 def d(day: date) -> ir.DateScalar:
     return ibis.literal(day, type="date")
 

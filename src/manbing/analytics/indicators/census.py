@@ -27,7 +27,14 @@ import ibis
 import ibis.expr.types as ir
 
 from manbing.analytics.engine import Warehouse
-from manbing.analytics.indicators.base import FrameFn, Indicator, Over, Params, define_over
+from manbing.analytics.indicators.base import (
+    FrameFn,
+    Indicator,
+    Over,
+    Params,
+    define_over,
+    smallest_id,
+)
 from manbing.analytics.indicators.chronic import BASES
 from manbing.analytics.indicators.people import on_record_people
 from manbing.analytics.periods import Period
@@ -46,7 +53,7 @@ def census_cells(wh: Warehouse, period: Period) -> ir.Table:
     o = o.mutate(depth=o.path.length())
     o = o.mutate(top=o.depth.min().over(group_by=o.division_code))
     tops = o.filter(o.depth == o.top).select(t_org="id", t_division="division_code")
-    tops = tops.group_by("t_division").aggregate(t_org=tops.t_org.min())
+    tops = tops.group_by("t_division").aggregate(t_org=smallest_id(tops.t_org, wh.engine))
     j = c.join(tops, c.division_code == tops.t_division)
     return j.select(
         org_id=j.t_org,

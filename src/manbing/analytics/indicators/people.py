@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from manbing.analytics.engine import Warehouse
-from manbing.analytics.indicators.base import Params, d, people
+from manbing.analytics.indicators.base import Params, d, nullable, people, smallest_id
 from manbing.analytics.indicators.duplicates import duplicate_ids
 from manbing.analytics.indicators.patients import managed_ids
 from manbing.analytics.periods import Period
@@ -32,7 +32,8 @@ FLAGS = (
 def _facts(source: ir.Table, rid: ir.Value, team: ir.Value, **flags: ir.BooleanValue) -> ir.Table:
     """Rows of one source in the shape of every other: resident, team, the eight flags."""
     no = ibis.literal(False)
-    return source.select(fid=rid, fteam=team, **{name: flags.get(name, no) for name in FLAGS})
+    columns = {"fid": rid, "fteam": team, **{name: flags.get(name, no) for name in FLAGS}}
+    return source.select(**{name: nullable(value) for name, value in columns.items()})
 
 
 def resident_facts(wh: Warehouse, period: Period) -> ir.Table:
@@ -59,7 +60,7 @@ def resident_facts(wh: Warehouse, period: Period) -> ir.Table:
     )
     dup = duplicate_ids(wh, period)
     yes = ibis.literal(True)
-    none = ibis.null(c.team_id.type())
+    none = ibis.null(c.team_id.type().copy(nullable=True))
     stacked = ibis.union(
         _facts(htn, htn.mid, none, managed_htn=yes),
         _facts(t2dm, t2dm.mid, none, managed_t2dm=yes),
@@ -77,7 +78,8 @@ def resident_facts(wh: Warehouse, period: Period) -> ir.Table:
         distinct=False,
     )
     return stacked.group_by("fid").aggregate(
-        fteam=stacked.fteam.min(), **{name: stacked[name].any() for name in FLAGS}
+        fteam=smallest_id(stacked.fteam, wh.engine),
+        **{name: stacked[name].any() for name in FLAGS},
     )
 
 
