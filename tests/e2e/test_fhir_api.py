@@ -235,3 +235,19 @@ def test_a_patient_without_an_id_number_matching_name_and_birth_date_is_a_confli
     again = client.post("/fhir/Patient", json=body, headers={"X-CSRF-Token": csrf})
     assert again.status_code == 409
     assert again.json()["issue"][0]["code"] == "conflict"
+
+
+def test_a_path_or_method_the_fhir_route_does_not_take_gets_an_operation_outcome(
+    client: TestClient,
+) -> None:
+    login(client)
+    # a newline in an id: the /fhir route's path pattern does not match it (was the JSON API's
+    # {"error": ...} 404); a method the route lacks (was the JSON API's 405)
+    for response, status in (
+        (client.get("/fhir/Patient/%0A0"), 404),
+        (client.request("OPTIONS", "/fhir/Patient"), 405),
+    ):
+        assert response.status_code == status
+        assert response.headers["content-type"].startswith(FHIR)
+        assert response.json()["resourceType"] == "OperationOutcome"
+    assert client.get("/api/v1/nothing-here").json()["error"]["message"] == "未找到"

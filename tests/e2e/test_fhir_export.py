@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 
+from manbing.fhir import export
 from tests.e2e.conftest import login
 
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
@@ -95,3 +97,38 @@ def test_patient_everything_returns_the_patient_with_conditions_and_observations
     assert types[0] == "Patient"
     assert "Condition" in types
     assert bundle["total"] == len(types)
+
+
+def test_a_since_at_either_end_of_the_calendar_exports_all_or_nothing(client: TestClient) -> None:
+    login(client)
+    # 0001-01-01 in China Standard Time is no datetime in UTC: the kick-off answered 500
+    for since, found in (("0001-01-01", True), ("9999-12-31T23:59:59-12:00", False)):
+        kick_off = client.get(
+            "/fhir/$export", params={"_since": since, "_type": "Patient"}, headers=ASYNC
+        )
+        assert kick_off.status_code == 202, kick_off.text
+        manifest = _poll(client, kick_off.headers["content-location"])
+        counts = [o["count"] for o in manifest["output"]]  # type: ignore[attr-defined]
+        assert (sum(counts) > 0) is found, manifest
+
+
+def test_a_failed_export_is_told_without_its_cause_which_is_logged(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def failing(*_args: object, **_kwargs: object) -> int:
+        raise RuntimeError("SELECT residents.name FROM residents WHERE id_number = '330108…'")
+
+    monkeypatch.setattr(export, "_write", failing)
+    login(client)
+    kick_off = client.get("/fhir/$export", params={"_type": "Patient"}, headers=ASYNC)
+    assert kick_off.status_code == 202, kick_off.text
+    deadline = time.monotonic() + 20
+    while (status := client.get(kick_off.headers["content-location"])).status_code == 202:
+        assert time.monotonic() < deadline, "the export did not end"
+        time.sleep(0.05)
+    assert status.status_code == 500
+    said = status.json()["issue"][0]["diagnostics"]
+    # the poll answered "the export failed: <the exception's text>", SQL and values included
+    assert "SELECT" not in said and "330108" not in said
+    assert "server's log" in said
+    assert any("SELECT residents" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)

@@ -8,7 +8,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from manbing.db.models import FhirResourceVersion, MedicationStatement, Resident, Team
+from manbing.db.models import (
+    FhirResourceVersion,
+    MedicationStatement,
+    Resident,
+    ResidentIdentifier,
+    Team,
+)
+from manbing.db.models.residents import NATIONAL_ID_SYSTEM
+from manbing.domain.identity import check_character
 from manbing.domain.organisations import Role
 from manbing.fhir import export
 from manbing.services.clock import FixedClock
@@ -198,3 +206,54 @@ def test_search_transactions_and_export_carry_the_version(
     by_id = {r["id"]: r["meta"]["versionId"] for r in lines}
     assert by_id[pid] == "2"
     assert {v for k, v in by_id.items() if k != pid} == {"1"}
+
+
+def _national_ids(district: District, pid: str) -> list[str]:
+    with district.session_factory() as session:
+        return sorted(
+            session.scalars(
+                select(ResidentIdentifier.value).where(
+                    ResidentIdentifier.resident_id == uuid.UUID(pid),
+                    ResidentIdentifier.system == NATIONAL_ID_SYSTEM,
+                )
+            )
+        )
+
+
+def test_a_corrected_national_id_replaces_the_old_one_which_is_then_free_for_its_owner(
+    district: District,
+) -> None:
+    doctor = as_role(district, Role.FAMILY_DOCTOR, "xixing-1")
+    typo = "33010819551120124" + check_character("33010819551120124")
+    right = "33010819551120125" + check_character("33010819551120125")
+    national = {"system": NATIONAL_ID_SYSTEM, "value": typo}
+    body = {"resourceType": "Patient", "name": [{"text": "孙桂芝"}], "identifier": [national]}
+    created = doctor("POST", "Patient", body)
+    assert created.status == 201 and created.resource is not None
+    pid = created.resource["id"]
+    assert _national_ids(district, pid) == [typo]
+
+    fixed = doctor(
+        "PUT",
+        f"Patient/{pid}",
+        {**body, "id": pid, "identifier": [{**national, "value": right}]},
+    )
+    assert fixed.status == 200, fixed.resource
+    assert _national_ids(district, pid) == [right]
+    found = doctor("GET", "Patient", query=[("identifier", f"{NATIONAL_ID_SYSTEM}|{typo}")])
+    assert found.resource is not None and found.resource.get("total") == 0
+
+    # the owner of the mistyped number can now be registered with it
+    owner = doctor(
+        "POST", "Patient", {**body, "name": [{"text": "孙立"}], "identifier": [national]}
+    )
+    assert owner.status == 201, owner.resource
+
+    # a number that belongs to someone else is refused, and nothing changes
+    clash = doctor(
+        "PUT",
+        f"Patient/{pid}",
+        {**body, "id": pid, "identifier": [national]},
+    )
+    assert clash.status == 409 and "another resident has this ID number" in issue(clash)
+    assert _national_ids(district, pid) == [right]

@@ -3,17 +3,24 @@
 Entries run in FHIR's order (POST, then PUT, then GET), creates of Organization, Practitioner and
 Patient first, and every ``urn:uuid`` (or absolute) ``fullUrl`` is replaced by ``Type/id`` in later
 entries' references. A transaction stops at the first failure: the caller rolls back everything.
+In a batch (and the import mode) each entry runs in a savepoint of its own: a failing entry gets
+its error response and leaves nothing behind (no rows, no reference mapping, no counts), and the
+others are kept.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import uuid
-from collections import Counter
+from collections import ChainMap, Counter
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl
+
+from sqlalchemy.exc import DBAPIError
 
 from manbing.domain.errors import DomainError
 from manbing.fhir.codec.common import StructureError, validate_structure
@@ -21,7 +28,18 @@ from manbing.fhir.codec.observation import UnsupportedCode
 from manbing.fhir.errors import FhirError, as_fhir_error, outcome
 from manbing.fhir.store import SUPPORTED_TYPES, WRITABLE_TYPES, Store
 
+log = logging.getLogger(__name__)
 _CREATE_ORDER = {"Organization": 0, "Practitioner": 1, "Patient": 2}
+# what fails one entry of a batch or import (anything else is a fault of the server)
+_ENTRY_ERRORS = (
+    DomainError,
+    FhirError,
+    StructureError,
+    ValueError,
+    TypeError,
+    KeyError,
+    DBAPIError,
+)
 _METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
 
@@ -48,7 +66,7 @@ class BundleResult:
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-def _rewrite(node: Any, ids: dict[str, str]) -> Any:
+def _rewrite(node: Any, ids: Mapping[str, str]) -> Any:
     if isinstance(node, dict):
         out = {k: _rewrite(v, ids) for k, v in node.items()}
         ref = out.get("reference")
@@ -79,9 +97,9 @@ def _unresolved(node: Any) -> str | None:
 
 def _sort_key(item: tuple[int, dict[str, Any]]) -> tuple[int, int, int]:
     index, entry = item
-    request = entry.get("request") or {}
-    method = str(request.get("method", "")).upper()
-    rtype = (entry.get("resource") or {}).get("resourceType", "")
+    request = entry.get("request")
+    method = str(request.get("method", "")).upper() if isinstance(request, dict) else ""
+    rtype = _type_of(entry)
     return _METHOD_ORDER.get(method, 9), _CREATE_ORDER.get(rtype, 3), index
 
 
@@ -92,10 +110,23 @@ def validate_bundle(body: Any, modes: tuple[str, ...]) -> dict[str, Any]:
         raise FhirError(
             400, "invalid", f"Bundle.type must be one of {', '.join(modes)}", "Bundle.type"
         )
+    # The envelope only: each entry's resource is checked when its entry runs, so a malformed
+    # resource fails its own entry of a batch (and, named by its entry, a whole transaction).
+    entries = body.get("entry")
+    envelope = body
+    if isinstance(entries, list):
+        envelope = {
+            **body,
+            "entry": [
+                {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+                for e in entries
+            ],
+        }
     try:
-        validate_structure(body, "Bundle")
+        validate_structure(envelope, "Bundle")
     except StructureError as exc:
-        raise FhirError(400, "structure", str(exc), exc.expression) from exc
+        where = f"Bundle.{exc.expression}" if exc.expression else "Bundle"
+        raise FhirError(400, "structure", str(exc), where) from exc
     return body
 
 
@@ -111,42 +142,161 @@ def process(
     responses: list[dict[str, Any]] = [{} for _ in entries]
     result = BundleResult(responses)
     ids = {} if ids is None else ids
-    for index, entry in sorted(enumerate(entries), key=_sort_key):
-        resource = entry.get("resource")
-        rtype = resource.get("resourceType", "?") if isinstance(resource, dict) else "?"
-        try:
-            responses[index] = _entry(store, entry, ids, mode, result, base_url)
-        except UnsupportedCode:
-            if mode is not Mode.IMPORT:
-                raise
-            result.skipped[f"{rtype} (code not in catalogue)"] += 1
-        except Exception as exc:
-            if mode is Mode.TRANSACTION or not isinstance(
-                exc, (DomainError, FhirError, StructureError, ValueError)
-            ):
+    ordered = sorted(enumerate(entries), key=_sort_key)
+    if mode is Mode.TRANSACTION:
+        for index, entry in ordered:
+            try:
+                responses[index] = _entry(store, entry, ids, mode, result, base_url)
+            except Exception as exc:
                 raise as_fhir_error(exc, prefix=f"Bundle.entry[{index}]") from exc
-            error = as_fhir_error(exc, prefix=f"Bundle.entry[{index}]")
-            result.rejected.append(Rejected(index, rtype, error.diagnostics))
-            responses[index] = {
-                "response": {
-                    "status": str(error.status),
-                    "outcome": outcome(error.code, error.diagnostics, expression=error.expression),
-                }
-            }
+        return result
+    for start in range(0, len(ordered), GROUP):
+        group = ordered[start : start + GROUP]
+        if not _group(store, group, ids, mode, result, base_url):
+            for index, entry in group:
+                _alone(store, index, entry, ids, mode, result, base_url)
     return result
+
+
+# Batch and import entries run GROUP at a time in one savepoint: one savepoint and one flush per
+# entry would halve the import rate. An entry failing before it wrote anything (the common case:
+# a bad or unsupported resource) is simply answered; if one fails after writing, or the group's
+# rows fail to flush, the group is rolled back and run again one entry per savepoint.
+GROUP = 50
+
+
+class _Replay(Exception):
+    """An entry of the group failed after writing: run the group one entry at a time."""
+
+
+def _group(
+    store: Store,
+    group: list[tuple[int, dict[str, Any]]],
+    ids: dict[str, str],
+    mode: Mode,
+    result: BundleResult,
+    base_url: str,
+) -> bool:
+    """The group in one savepoint; False (and nothing of it kept) if it must be run again."""
+    added: dict[str, str] = {}
+    kept = BundleResult([])  # counts and rejections, merged only if the group is kept
+    answers: dict[int, dict[str, Any]] = {}
+    try:
+        with store.savepoint():
+            for index, entry in group:
+                mark = store.mark()
+                entry_ids: dict[str, str] = {}
+                counts = BundleResult([])
+                try:
+                    response = _entry(
+                        store, entry, ChainMap(entry_ids, added, ids), mode, counts, base_url
+                    )
+                except _ENTRY_ERRORS as exc:
+                    if isinstance(exc, DBAPIError) or not store.untouched_since(mark):
+                        raise _Replay from exc
+                    answers[index] = _failure(kept, index, entry, mode, exc)
+                    continue
+                except Exception as exc:
+                    raise as_fhir_error(exc, prefix=f"Bundle.entry[{index}]") from exc
+                added.update(entry_ids)
+                _add_counts(kept, counts)
+                answers[index] = response
+    except (_Replay, DBAPIError):  # DBAPIError: the group's rows failed to flush
+        return False
+    ids.update(added)
+    _add_counts(result, kept)
+    result.skipped.update(kept.skipped)
+    result.rejected.extend(kept.rejected)
+    for index, answer in answers.items():
+        result.responses[index] = answer
+    return True
+
+
+def _alone(
+    store: Store,
+    index: int,
+    entry: dict[str, Any],
+    ids: dict[str, str],
+    mode: Mode,
+    result: BundleResult,
+    base_url: str,
+) -> None:
+    """One entry in its own savepoint: kept whole, or (on failure) nothing of it but its answer."""
+    added: dict[str, str] = {}  # the entry's reference mappings, kept only if it succeeds
+    counts = BundleResult([])
+    try:
+        with store.savepoint():
+            response = _entry(store, entry, ChainMap(added, ids), mode, counts, base_url)
+    except _ENTRY_ERRORS as exc:
+        if isinstance(exc, DBAPIError):
+            _log_refusal(index, entry, exc)
+        result.responses[index] = _failure(result, index, entry, mode, exc)
+        return
+    except Exception as exc:
+        raise as_fhir_error(exc, prefix=f"Bundle.entry[{index}]") from exc
+    ids.update(added)
+    _add_counts(result, counts)
+    result.responses[index] = response
+
+
+def _add_counts(result: BundleResult, counts: BundleResult) -> None:
+    result.created.update(counts.created)
+    result.matched.update(counts.matched)
+    result.updated.update(counts.updated)
+
+
+def _failure(
+    result: BundleResult, index: int, entry: dict[str, Any], mode: Mode, exc: Exception
+) -> dict[str, Any]:
+    """Count a failed entry (rejected, or skipped on import) and return its answer."""
+    rtype = _type_of(entry)
+    if isinstance(exc, UnsupportedCode) and mode is Mode.IMPORT:
+        result.skipped[f"{rtype} (code not in catalogue)"] += 1
+        return {}
+    error = as_fhir_error(exc, prefix=f"Bundle.entry[{index}]")
+    if error.status >= 500:  # a fault of the server, not of the entry: the operator must know
+        log.error("Bundle.entry[%d] (%s) failed", index, rtype, exc_info=exc)
+    result.rejected.append(Rejected(index, rtype, error.diagnostics))
+    return {
+        "response": {
+            "status": str(error.status),
+            "outcome": outcome(error.code, error.diagnostics, expression=error.expression),
+        }
+    }
+
+
+def _type_of(entry: dict[str, Any]) -> str:
+    resource = entry.get("resource")
+    return str(resource.get("resourceType", "?")) if isinstance(resource, dict) else "?"
+
+
+def _log_refusal(index: int, entry: dict[str, Any], exc: DBAPIError) -> None:
+    """For the operator: which constraint, never the statement or its values (personal data)."""
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    log.warning(
+        "Bundle.entry[%d] (%s) refused by the database: %s sqlstate=%s constraint=%s",
+        index,
+        _type_of(entry),
+        type(orig).__name__,
+        getattr(orig, "sqlstate", None),
+        getattr(diag, "constraint_name", None),
+    )
 
 
 def _entry(
     store: Store,
     entry: dict[str, Any],
-    ids: dict[str, str],
+    ids: MutableMapping[str, str],
     mode: Mode,
     result: BundleResult,
     base_url: str,
 ) -> dict[str, Any]:
     request = entry.get("request")
     if not isinstance(request, dict) and mode is Mode.IMPORT:
-        request = {"method": "POST", "url": (entry.get("resource") or {}).get("resourceType", "")}
+        resource = entry.get("resource")
+        rtype = resource.get("resourceType", "") if isinstance(resource, dict) else ""
+        request = {"method": "POST", "url": str(rtype)}
     if not isinstance(request, dict) or not request.get("method") or not request.get("url"):
         raise FhirError(
             400, "required", "every entry needs request.method and request.url", "request"
@@ -208,7 +358,7 @@ def _entry(
         assert isinstance(resource, dict)
         rtype = str(resource["resourceType"])
         if query:
-            found = store.find_ids(rtype, parse_qsl(query))
+            found = store.find_ids(rtype, parse_qsl(query, keep_blank_values=True))
             if len(found) > 1:
                 raise FhirError(412, "multiple-matches", f"{url} matches more than one resource")
             if not found and mode is Mode.IMPORT:
@@ -242,7 +392,7 @@ def _entry(
             raise FhirError(404, "not-supported", f"resource type {parts[0]!r} is not supported")
         if len(parts) == 2 and not query:
             return {"resource": store.read(parts[0], parts[1]), "response": {"status": "200 OK"}}
-        found_all = store.search(parts[0], parse_qsl(query))
+        found_all = store.search(parts[0], parse_qsl(query, keep_blank_values=True))
         return {
             "resource": {
                 "resourceType": "Bundle",
@@ -281,7 +431,7 @@ def _existing(
     full_url: Any = None,
 ) -> str | None:
     if isinstance(if_none_exist, str) and if_none_exist:
-        found = store.find_ids(rtype, parse_qsl(if_none_exist.lstrip("?")))
+        found = store.find_ids(rtype, parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True))
         if len(found) > 1:
             raise FhirError(
                 412, "multiple-matches", f"ifNoneExist {if_none_exist} matches more than one"

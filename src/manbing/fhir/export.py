@@ -14,6 +14,7 @@ subtree (the platform has no other kind of group).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
@@ -32,7 +33,7 @@ from manbing.domain.errors import NotFound
 from manbing.domain.organisations import Permission
 from manbing.fhir import versions
 from manbing.fhir.auth import Scopes
-from manbing.fhir.codec.common import instant, parse_datetime
+from manbing.fhir.codec.common import bounded, instant, parse_datetime
 from manbing.fhir.errors import FhirError
 from manbing.fhir.store import Store
 from manbing.services import access, audit
@@ -49,6 +50,7 @@ STALE_AFTER = timedelta(minutes=3)
 """A running job whose heartbeat is older than this has lost its process (six missed beats)."""
 
 _owner: tuple[int, str] | None = None
+log = logging.getLogger(__name__)
 
 
 def owner() -> str:
@@ -168,7 +170,7 @@ def kick_off(
                 )
             types = tuple(wanted)
         elif name == "_since":
-            since = parse_datetime(value, "_since")
+            since = bounded(parse_datetime(value, "_since"))
         elif name == "_outputFormat":
             if value not in ("application/fhir+ndjson", "application/ndjson", "ndjson"):
                 raise FhirError(400, "not-supported", f"_outputFormat {value}", "_outputFormat")
@@ -292,8 +294,16 @@ def _run(
                 "error": [],
             }
             unit.commit()
-    except Exception as exc:  # the status endpoint reports the failure to the poller
-        _fail(uow, folder.name, f"the export failed: {exc}", clock.now())
+    except Exception:  # the status endpoint reports the failure to the poller
+        # the cause stays in the log: its text may hold an SQL statement and personal data
+        log.exception("FHIR export job %s failed", folder.name)
+        _fail(
+            uow,
+            folder.name,
+            f"the export failed on the server (导出在服务器端失败); the server's log has the "
+            f"cause under job {folder.name}: start a new export",
+            clock.now(),
+        )
     finally:
         beating.set()
 

@@ -6,7 +6,8 @@ references (``fullUrl``s and ``Type/id``) are mapped to the stored ids across th
 Observation file may refer to a Patient loaded from another file. Residents are matched, not
 duplicated: national ID first, then any other identifier, then (without identifiers) name and
 birth date. Entries of unsupported types are counted as skipped; invalid entries are rejected with
-their reason, and the rest of the file still loads.
+their reason and leave nothing stored (each entry runs in a savepoint, see ``bundle``), and the
+rest of the file still loads.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from manbing.fhir import bundle as bundle_ops
+from manbing.fhir.codec.common import StructureError, load_json
+from manbing.fhir.errors import as_fhir_error
 from manbing.fhir.store import IMPORTED_TYPES, Store
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
@@ -101,7 +106,7 @@ def _units(path: Path, report: ImportReport) -> Iterator[_Unit]:
                     if "\x00" in line:
                         report.rejected.append(RejectedEntry(f"{source}:{n}", "?", NUL_REASON))
                         continue
-                    resource = json.loads(line)
+                    resource = load_json(line)
                     if _has_nul(line, resource):
                         report.rejected.append(RejectedEntry(f"{source}:{n}", "?", NUL_REASON))
                         continue
@@ -111,8 +116,8 @@ def _units(path: Path, report: ImportReport) -> Iterator[_Unit]:
             if "\x00" in text:
                 report.rejected.append(RejectedEntry(source, "?", NUL_REASON))
                 continue
-            data = json.loads(text)
-        except (OSError, ValueError) as exc:
+            data = load_json(text)
+        except (OSError, ValueError, StructureError) as exc:
             report.rejected.append(RejectedEntry(source, "?", f"unreadable file: {exc}"))
             continue
         if _has_nul(text, data):
@@ -206,7 +211,8 @@ def import_path(
                     return
                 unit, entries = chunk[0]
                 source = unit.source or str(entries[0].get("source"))
-                report.rejected.append(RejectedEntry(source, "Bundle", str(exc)))
+                reason = as_fhir_error(exc).diagnostics if isinstance(exc, DBAPIError) else str(exc)
+                report.rejected.append(RejectedEntry(source, "Bundle", reason))
                 return
         ids = staged
         for (unit, entries), result in zip(chunk, results, strict=True):
@@ -242,7 +248,7 @@ def count_entries(path: Path) -> int:
                 total += sum(1 for line in file.read_text("utf-8").splitlines() if line.strip())
                 continue
             data = json.loads(file.read_text("utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # import_path reports the file
             continue
         is_bundle = isinstance(data, dict) and data.get("resourceType") == "Bundle"
         total += len(data.get("entry") or []) if is_bundle else 1

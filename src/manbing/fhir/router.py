@@ -6,7 +6,6 @@ No web framework here (see medplum's fhirrouter): an adapter turns its requests 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from manbing.fhir import bundle as bundle_ops
 from manbing.fhir import export
 from manbing.fhir.auth import Scopes
 from manbing.fhir.capability import capability_statement
-from manbing.fhir.codec.common import instant
+from manbing.fhir.codec.common import instant, load_json
 from manbing.fhir.errors import FhirError, as_fhir_error, outcome
 from manbing.fhir.store import EVERYTHING_COUNT, SUPPORTED_TYPES, Store
 from manbing.services.actor import Actor
@@ -82,7 +81,7 @@ def _json_body(request: FhirRequest) -> Any:
     if not request.body:
         raise FhirError(400, "required", "the request has no body")
     try:
-        return json.loads(request.body)
+        return load_json(request.body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FhirError(400, "structure", f"the body is not valid JSON: {exc}") from exc
 
@@ -187,7 +186,9 @@ def _create(request: FhirRequest, context: FhirContext, actor: Actor, rtype: str
     with context.uow() as uow:
         store = Store(uow.session, actor, context.clock, context.scopes)
         if if_none_exist:
-            found = store.find_ids(rtype, parse_qsl(if_none_exist.lstrip("?")))
+            found = store.find_ids(
+                rtype, parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True)
+            )
             if len(found) > 1:
                 raise FhirError(412, "multiple-matches", "If-None-Exist matches several resources")
             if found:

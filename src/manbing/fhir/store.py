@@ -1,18 +1,21 @@
 """Reads and writes of FHIR resources over the platform's own tables, within the actor's scope.
 
 One ``Store`` works inside one open session (the caller's transaction); it never commits, so a
-transaction Bundle or an import file is all or nothing.
+transaction Bundle is all or nothing. A batch or import entry runs in ``Store.savepoint``, so a
+failing entry leaves nothing of itself while the others stay.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, event, func, not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from manbing.db.models import (
@@ -52,7 +55,14 @@ from manbing.fhir.codec import organization as organization_codec
 from manbing.fhir.codec import patient as patient_codec
 from manbing.fhir.codec import practitioner as practitioner_codec
 from manbing.fhir.codec import readonly as readonly_codec
-from manbing.fhir.codec.common import LOINC, SHANGHAI, is_valid_id, parse_datetime
+from manbing.fhir.codec.common import (
+    LATEST,
+    LOINC,
+    SHANGHAI,
+    bounded,
+    is_valid_id,
+    parse_datetime,
+)
 from manbing.fhir.errors import FhirError
 from manbing.services import access, audit
 from manbing.services import followups as followup_service
@@ -115,9 +125,13 @@ SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
     "ServiceRequest": ("patient", "subject"),
     "Task": ("patient",),
 }
+# statement heads that write nothing (``Store.mark`` counts the others)
+_NOT_WRITES = ("SELECT", "SHOW", "SAVEPOINT", "RELEASE", "ROLLBACK")
 COMMON_PARAMS = ("_id", "_lastUpdated", "_count", "_offset", "_include")
 IGNORED_PARAMS = ("_format", "_pretty")
+_PAGING = ("_count", "_offset", "_include")
 DEFAULT_COUNT = 50
+_VERSION_ID = re.compile(r"[1-9][0-9]{0,8}")
 MAX_COUNT = 1000
 EVERYTHING_COUNT = 1_000_000
 
@@ -145,16 +159,24 @@ def _uuid(raw: str, what: str) -> uuid.UUID:
 
 
 def _date_range(raw: str) -> tuple[datetime, datetime]:
-    """The instant range [start, end) a FHIR date/dateTime search value stands for."""
+    """The instant range [start, end) a FHIR date/dateTime search value stands for.
+
+    Kept within the years a datetime can hold: the end of 9999-12-31 (or of the year 9999) is
+    not one, nor is the start of 0001-01-01 in UTC (an OverflowError, a 500, before).
+    """
     start = parse_datetime(raw, "date")
-    if len(raw) == 4:
-        return start, start.replace(year=start.year + 1)
-    if len(raw) == 7:
-        nxt = start.replace(day=28) + timedelta(days=4)
-        return start, nxt.replace(day=1)
-    if len(raw) == 10:
-        return start, start + timedelta(days=1)
-    return start, start + timedelta(seconds=1)
+    try:
+        if len(raw) == 4:
+            end = start.replace(year=start.year + 1)
+        elif len(raw) == 7:
+            end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        elif len(raw) == 10:
+            end = start + timedelta(days=1)
+        else:
+            end = start + timedelta(seconds=1)
+    except (ValueError, OverflowError):  # past the year 9999
+        end = LATEST
+    return bounded(start), bounded(end)
 
 
 _PREFIXES = ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb")
@@ -208,12 +230,105 @@ class Store:
         self._pending: dict[tuple[AuditAction, uuid.UUID | None], dict[str, list[str]]] = {}
         self._org: Organization | None = None
         self._residents_in_scope: set[uuid.UUID] = set()
+        # inside ``savepoint``: how to take back what the entry added to the two above
+        self._undo: list[Callable[[], None]] | None = None
+        # what ``mark`` compares: statements that may write (less those that only flushed rows
+        # pending before the mark), ids queued for ``flush_audit``
+        self._writes = 0
+        self._excused = 0
+        self._pended = 0
+        self._pending_at_mark: set[int] = set()
+        self._held: list[object] = []
+        self._flush: tuple[int, bool] | None = None  # (writes before it, only earlier rows)
+        self._watched: Connection | None = None
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run one batch or import entry in a SAVEPOINT; on any failure roll it back.
+
+        The entry's pending rows are flushed before the savepoint is released, so a database
+        error surfaces here, as the entry's own. On failure this Store also forgets what the
+        entry added in memory (bulk audit ids waiting for ``flush_audit``, residents known to be
+        in scope), as the database forgets its rows.
+        """
+        self._watch_writes()
+        undo: list[Callable[[], None]] = []
+        outer, self._undo = self._undo, undo
+        org = self._org
+        try:
+            with self.session.begin_nested():
+                yield
+                self.session.flush()
+        except BaseException:
+            for step in reversed(undo):
+                step()
+            self._org = org
+            raise
+        finally:
+            self._undo = outer
+        if outer is not None:  # a savepoint inside a savepoint: the outer one may still fail
+            outer.extend(undo)
+
+    def mark(self) -> tuple[int, int]:
+        """Where the writes stand; ``untouched_since(mark)`` says whether anything came after.
+
+        Rows already pending at the mark (a bulk load defers its Observation and Condition
+        inserts) are not the next entry's: flushing them, as any query does, is no write of its.
+        """
+        self._held = list(self.session.new)  # alive, so no new object can reuse an id
+        self._pending_at_mark = {id(obj) for obj in self._held}
+        return self._writes - self._excused, self._pended
+
+    def untouched_since(self, mark: tuple[int, int]) -> bool:
+        """Nothing sent, queued or left pending in the session since ``mark`` was taken.
+
+        Conservative: any unflushed change or deletion counts, even an earlier one (``Store``
+        flushes its changes at once, so there normally is none).
+        """
+        session = self.session
+        return (
+            mark == (self._writes - self._excused, self._pended)
+            and not session.dirty
+            and not session.deleted
+            and all(id(obj) in self._pending_at_mark for obj in session.new)
+        )
+
+    def _watch_writes(self) -> None:
+        connection = self.session.connection()
+        if self._watched is connection:
+            return
+        if self._watched is None:
+            event.listen(self.session, "before_flush", self._before_flush)
+            event.listen(self.session, "after_flush_postexec", self._after_flush)
+        event.listen(connection, "before_cursor_execute", self._count_write)
+        self._watched = connection
+
+    def _count_write(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if not statement.lstrip()[:9].upper().startswith(_NOT_WRITES):
+            self._writes += 1
+
+    def _before_flush(self, session: Session, *_args: Any) -> None:
+        earlier = not session.dirty and not session.deleted
+        earlier = earlier and all(id(obj) in self._pending_at_mark for obj in session.new)
+        self._flush = (self._writes, earlier)
+
+    def _after_flush(self, _session: Session, *_args: Any) -> None:
+        if self._flush is not None and self._flush[1]:
+            self._excused += self._writes - self._flush[0]
+        self._flush = None
+
+    def _in_scope(self, resident_id: uuid.UUID) -> None:
+        if resident_id in self._residents_in_scope:
+            return
+        self._residents_in_scope.add(resident_id)
+        if self._undo is not None:
+            self._undo.append(lambda: self._residents_in_scope.discard(resident_id))
 
     def _check_resident(self, raw_id: str) -> None:
         resident_id = _uuid(raw_id, "Patient")
         if resident_id not in self._residents_in_scope:
             access.get_resident(self.session, self.actor, resident_id)
-            self._residents_in_scope.add(resident_id)
+            self._in_scope(resident_id)
 
     def flush_audit(self) -> None:
         for (action, resident_id), by_type in self._pending.items():
@@ -247,9 +362,11 @@ class Store:
         if version == current["meta"]["versionId"]:
             return current
         self._require_history_access(resource_type)
+        # a version id is a whole number of at most 9 ASCII digits: ``isdigit`` also passes "²",
+        # which ``int`` refuses, and a longer number overflows the integer column (500 before)
         found = (
             versions.stored_version(self.session, resource_type, current["id"], int(version))
-            if version.isdigit()
+            if _VERSION_ID.fullmatch(version)
             else None
         )
         if found is None:
@@ -349,8 +466,24 @@ class Store:
         return SearchResult(resources, total, included)
 
     def find_ids(self, resource_type: str, query: Sequence[tuple[str, str]]) -> list[str]:
-        """The ids matching a conditional-create or conditional-update query."""
-        result = self.search(resource_type, [*query, ("_count", "2")])
+        """The ids matching a conditional-create or conditional-update query.
+
+        Paging and ``_include`` do not change which resources match, so they are left out; a
+        query with no criteria left would match every resource, and is refused.
+        """
+        criteria = [
+            (name, value)
+            for name, value in query
+            if name.partition(":")[0] not in (*_PAGING, *IGNORED_PARAMS)
+        ]
+        if not criteria:
+            raise FhirError(
+                400,
+                "invalid",
+                "a conditional create or update needs search criteria: this one would match "
+                "every resource (条件创建或更新须给出检索条件)",
+            )
+        result = self.search(resource_type, [*criteria, ("_count", "2")])
         return [r["id"] for r in result.resources]
 
     # ---------------------------------------------------------------- writing
@@ -581,7 +714,7 @@ class Store:
                 )
             )
         self.session.flush()
-        self._residents_in_scope.add(resident.id)
+        self._in_scope(resident.id)
         self._audit(AuditAction.CREATE, "resident", resident.id, resident.id, {"fhir": True})
         return Written(
             "Patient", str(resident.id), True, patient_codec.to_fhir(resident, unmasked=True)
@@ -593,11 +726,9 @@ class Store:
         draft = patient_codec.parse(resource)
         name, sex, birth, id_number, phone = self._patient_fields(draft)
         if id_number and id_number != resident.id_number:
-            taken = self.session.scalar(select(Resident.id).where(Resident.id_number == id_number))
-            if taken is not None:
-                raise Conflict("该身份证号已建档", "another resident has this ID number")
+            self._correct_id_number(resident, id_number)
         resident.name, resident.sex, resident.birth_date = name, sex, birth
-        resident.id_number, resident.phone = id_number or resident.id_number, phone
+        resident.phone = phone
         resident.address = draft.address
         known = {(i.system, i.value) for i in resident.identifiers}
         for system, value in draft.identifiers:
@@ -610,6 +741,39 @@ class Store:
         self.session.flush()
         self._audit(AuditAction.UPDATE, "resident", resident.id, resident.id, {"fhir": True})
         return Written("Patient", raw_id, False, patient_codec.to_fhir(resident, unmasked=True))
+
+    def _correct_id_number(self, resident: Resident, id_number: str) -> None:
+        """A corrected national ID replaces the old one on the resident and on its identifier
+        row, so the old number no longer finds this person and is free for its owner (the FHIR
+        version history and the audit trail keep what it was)."""
+        taken = self.session.scalar(
+            select(Resident.id).where(Resident.id_number == id_number, Resident.id != resident.id)
+        ) or self.session.scalar(
+            select(ResidentIdentifier.resident_id).where(
+                ResidentIdentifier.system == NATIONAL_ID_SYSTEM,
+                ResidentIdentifier.value == id_number,
+                ResidentIdentifier.resident_id != resident.id,
+            )
+        )
+        if taken is not None:
+            raise Conflict("该身份证号已建档", "another resident has this ID number")
+        national = [i for i in resident.identifiers if i.system == NATIONAL_ID_SYSTEM]
+        current = next((i for i in national if i.value == resident.id_number), None)
+        if any(i.value == id_number for i in national):
+            if current is not None:  # the new number is already one of this person's
+                resident.identifiers.remove(current)
+        elif current is not None:
+            current.value, current.assigned_at = id_number, self.clock.now()
+        else:
+            resident.identifiers.append(
+                ResidentIdentifier(
+                    id=uuid.uuid4(),
+                    system=NATIONAL_ID_SYSTEM,
+                    value=id_number,
+                    assigned_at=self.clock.now(),
+                )
+            )
+        resident.id_number = id_number
 
     # ------------------------------------------------------------ observation
     def _observation_row(self, draft: observation_codec.ObservationDraft) -> Observation:
@@ -866,8 +1030,12 @@ class Store:
         detail: dict[str, Any] | None = None,
     ) -> None:
         if self.bulk and entity_id is not None:
-            by_type = self._pending.setdefault((action, resident_id), {})
+            key = (action, resident_id)
+            by_type = self._pending.setdefault(key, {})
             by_type.setdefault(entity, []).append(str(entity_id))
+            self._pended += 1
+            if self._undo is not None:
+                self._undo.append(lambda: self._unpend(key, entity))
             return
         audit.record(
             self.session,
@@ -879,6 +1047,15 @@ class Store:
             resident_id=resident_id,
             detail=detail,
         )
+
+    def _unpend(self, key: tuple[AuditAction, uuid.UUID | None], entity: str) -> None:
+        """Take back the latest id ``_audit`` added under ``key`` and ``entity``."""
+        by_type = self._pending[key]
+        by_type[entity].pop()
+        if not by_type[entity]:
+            del by_type[entity]
+        if not by_type:
+            del self._pending[key]
 
     @staticmethod
     def _int(value: str, name: str, low: int, high: int) -> int:

@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import secrets
+from typing import Any
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Request, Response
@@ -13,8 +14,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from manbing.fhir.auth import OAuthError, Scopes, actor_for_token, issue_token
-from manbing.fhir.errors import FhirError
+from manbing.fhir.errors import FhirError, outcome
 from manbing.fhir.router import (
+    FHIR_JSON,
     FhirContext,
     FhirRequest,
     FhirResponse,
@@ -30,7 +32,21 @@ from manbing.web.deps import SESSION_CSRF, get_container, optional_actor
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/fhir", include_in_schema=False)
+CONTENT_TYPE = FHIR_JSON
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def is_fhir_path(path: str) -> bool:
+    return path == "/fhir" or path.startswith("/fhir/")
+
+
+def outcome_body(code: str, diagnostics: str) -> dict[str, Any]:
+    """An OperationOutcome for a FHIR request refused before it reached the router."""
+    return outcome(code, diagnostics)
+
+
+def error_for(status: int, code: str, diagnostics: str) -> Response:
+    return _to_response(error_response(FhirError(status, code, diagnostics)))
 
 
 def _to_response(result: FhirResponse) -> Response:

@@ -11,6 +11,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from manbing.web import fhir_mount
+
 _BODY_MARKERS = (b"\x00", b"\\u0000", b"%00")
 _MAX_BUFFER = 64 * 1024 * 1024
 
@@ -25,7 +27,7 @@ class NulGuard:
             return
         query: bytes = scope.get("query_string", b"")
         if b"\x00" in query or b"%00" in query or b"%00" in scope.get("raw_path", b""):
-            await _refuse(send)
+            await _refuse(scope, send)
             return
         messages: list[Message] = []
         body = b""
@@ -40,7 +42,7 @@ class NulGuard:
             if len(body) > _MAX_BUFFER:
                 break
         if any(marker in body for marker in _BODY_MARKERS):
-            await _refuse(send)
+            await _refuse(scope, send)
             return
 
         async def replay() -> Message:
@@ -49,22 +51,29 @@ class NulGuard:
         await self.app(scope, replay, send)
 
 
-async def _refuse(send: Send) -> None:
-    payload = json.dumps(
-        {
-            "error": {
-                "message": "输入中含有不允许的空字符（NUL）",
-                "message_en": "the request contains a NUL character",
-            }
-        },
-        ensure_ascii=False,
-    ).encode()
+async def _refuse(scope: Scope, send: Send) -> None:
+    content_type = b"application/json"
+    status = 422
+    message: dict[str, object] = {
+        "error": {
+            "message": "输入中含有不允许的空字符（NUL）",
+            "message_en": "the request contains a NUL character",
+        }
+    }
+    if fhir_mount.is_fhir_path(scope.get("path", "")):  # a FHIR client reads OperationOutcome
+        content_type, status = fhir_mount.CONTENT_TYPE.encode(), 400
+        message = fhir_mount.outcome_body(
+            "invalid",
+            "the request contains a NUL character (U+0000), which no FHIR value may hold "
+            "(输入中含有不允许的空字符（NUL）)",
+        )
+    payload = json.dumps(message, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 422,
+            "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(payload)).encode()),
             ],
         }

@@ -14,6 +14,7 @@ from manbing.fhir.codec.common import (
     ICD10,
     ICD10_CN,
     SNOMED,
+    code_in,
     codings,
     first_code,
     meta,
@@ -34,6 +35,16 @@ SNOMED_TO_ICD10 = {
     "230690007": "I64",  # cerebrovascular accident
     "422504002": "I63.9",  # ischaemic stroke
 }
+# the codes of Condition.clinicalStatus and verificationStatus (required bindings)
+CLINICAL = ("active", "recurrence", "relapse", "inactive", "remission", "resolved")
+VERIFICATION = (
+    "unconfirmed",
+    "provisional",
+    "differential",
+    "confirmed",
+    "refuted",
+    "entered-in-error",
+)
 _ICD_SYSTEMS = (ICD10, ICD10_CN, "http://hl7.org/fhir/sid/icd-10-cm")
 
 
@@ -98,7 +109,11 @@ def parse(resource: Any) -> ConditionDraft:
     icd10 = next((c["code"] for c in all_codings if is_icd10(c["system"])), None)
     if icd10 is None and chosen["system"] == SNOMED:
         icd10 = SNOMED_TO_ICD10.get(chosen["code"])
-    clinical = first_code(body.get("clinicalStatus")) or "active"
+    clinical = code_in(first_code(body.get("clinicalStatus")), CLINICAL, "clinicalStatus")
+    clinical = clinical or "active"
+    verification = code_in(
+        first_code(body.get("verificationStatus")), VERIFICATION, "verificationStatus"
+    )
     text = (body.get("code") or {}).get("text")
     return ConditionDraft(
         subject_id=subject_id,
@@ -107,8 +122,8 @@ def parse(resource: Any) -> ConditionDraft:
         display=(chosen.get("display") or None) and str(chosen["display"])[:200],
         text=text[:200] if isinstance(text, str) else None,
         icd10=icd10[:10] if icd10 else None,
-        clinical_status=clinical[:20],
-        verification_status=(first_code(body.get("verificationStatus")) or None),
+        clinical_status=clinical,
+        verification_status=verification or None,
         onset_date=parse_date(body.get("onsetDateTime"), "onsetDateTime"),
         abatement_date=parse_date(body.get("abatementDateTime"), "abatementDateTime"),
         recorded_date=parse_date(body.get("recordedDate"), "recordedDate"),

@@ -18,8 +18,11 @@ from manbing.fhir.codec.common import (
     LOINC,
     OBS_CATEGORY,
     UCUM,
+    bounded,
+    code_in,
     codings,
     instant,
+    number,
     parse_datetime,
     reference_id,
     validate_structure,
@@ -172,8 +175,28 @@ def _component(body: dict[str, Any], loinc: str) -> dict[str, Any]:
     )
 
 
+# Observation.status (required binding); a cancelled or erroneous one holds no measurement
+STATUSES = (
+    "registered",
+    "preliminary",
+    "final",
+    "amended",
+    "corrected",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+)
+
+
 def parse(resource: Any) -> ObservationDraft:
     body = validate_structure(resource, "Observation")
+    status = code_in(body.get("status"), STATUSES, "status")
+    if status in ("cancelled", "entered-in-error"):
+        raise InvalidInput(
+            "status",
+            "已取消或录入错误的观察结果不能保存为测量值",
+            f"status {status!r}: only a measurement that was made is stored",
+        )
     code = next(
         (
             c["code"]
@@ -194,6 +217,12 @@ def parse(resource: Any) -> ObservationDraft:
     if not raw_time:
         raise InvalidInput("effective", "缺少测量时间", "Observation.effective[x] is required")
     effective_at = parse_datetime(str(raw_time), "effectiveDateTime")
+    if bounded(effective_at) != effective_at:  # its UTC form is no datetime (500 before)
+        raise InvalidInput(
+            "effectiveDateTime",
+            "测量时间超出可保存的范围",
+            f"effectiveDateTime: {str(raw_time)[:40]} is outside the times that can be stored",
+        )
     value: float | None = None
     value2: float | None = None
     value_code: str | None = None
@@ -201,8 +230,12 @@ def parse(resource: Any) -> ObservationDraft:
     unit_received: str | None = None
     if kind is K.BLOOD_PRESSURE:
         sbp, dbp = _component(body, SBP_LOINC), _component(body, DBP_LOINC)
-        value = to_canonical(kind, float(sbp["value"]), _unit_of(sbp))
-        value2 = to_canonical(kind, float(dbp["value"]), _unit_of(dbp))
+        value = to_canonical(
+            kind, number(sbp["value"], "component.valueQuantity.value"), _unit_of(sbp)
+        )
+        value2 = to_canonical(
+            kind, number(dbp["value"], "component.valueQuantity.value"), _unit_of(dbp)
+        )
         received, unit_received = f"{sbp['value']}/{dbp['value']}", _unit_of(sbp)
     elif kind is K.SMOKING:
         value_code = next((c.get("code") for c in codings(body.get("valueCodeableConcept"))), None)
@@ -217,7 +250,7 @@ def parse(resource: Any) -> ObservationDraft:
                 "valueQuantity", "缺少测量值", "Observation.valueQuantity is required"
             )
         unit_received = _unit_of(quantity)
-        value = to_canonical(kind, float(quantity["value"]), unit_received)
+        value = to_canonical(kind, number(quantity["value"], "valueQuantity.value"), unit_received)
         received = str(quantity["value"])
     return ObservationDraft(
         subject_id=subject_id,

@@ -50,6 +50,16 @@ def parse(resource: Any) -> OrganizationDraft:
     org_type = OrgType.HOSPITAL
     for concept in body.get("type", []):
         for coding in concept.get("coding", []):
-            if coding.get("system") == ORG_TYPE_SYSTEM and coding.get("code") in OrgType:
-                org_type = OrgType(coding["code"])
+            if coding.get("system") != ORG_TYPE_SYSTEM:
+                continue
+            try:
+                org_type = OrgType(coding.get("code"))
+            except ValueError as exc:
+                known = ", ".join(t.value for t in OrgType)
+                raise InvalidInput(
+                    "type",
+                    "机构类型不正确",
+                    f"Organization.type: unknown code {coding.get('code')!r} in "
+                    f"{ORG_TYPE_SYSTEM} ({known})",
+                ) from exc
     return OrganizationDraft(name.strip()[:200], code, org_type, tuple(identifiers))

@@ -12,7 +12,7 @@ from manbing.db.models.residents import NATIONAL_ID_SYSTEM, RECORD_NUMBER_SYSTEM
 from manbing.domain.errors import InvalidInput
 from manbing.domain.residents import ResidentStatus, mask_id_number, mask_name, mask_phone
 from manbing.domain.values import Sex
-from manbing.fhir.codec.common import meta, parse_date, validate_structure
+from manbing.fhir.codec.common import code_in, meta, parse_date, validate_structure
 
 _GENDER = {Sex.MALE: "male", Sex.FEMALE: "female", Sex.UNKNOWN: "unknown"}
 _SEX = {"male": Sex.MALE, "female": Sex.FEMALE, "other": Sex.UNKNOWN, "unknown": Sex.UNKNOWN}
@@ -110,7 +110,7 @@ def parse(resource: Any) -> PatientDraft:
             id_number = str(value).strip().upper()
         elif identifier.get("system") and identifier["system"] != RECORD_NUMBER_SYSTEM:
             identifiers.append((str(identifier["system"])[:200], str(value)[:100]))
-    gender = body.get("gender")
+    gender = code_in(body.get("gender"), tuple(_SEX), "gender")
     phone = next(
         (t.get("value") for t in body.get("telecom", []) if t.get("system") == "phone"), None
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from manbing.db.models import Practitioner
 from manbing.domain.values import Sex
-from manbing.fhir.codec.common import LICENCE_SYSTEM, meta, validate_structure
+from manbing.fhir.codec.common import LICENCE_SYSTEM, code_in, meta, validate_structure
 from manbing.fhir.codec.patient import display_name
 
 _GENDER = {Sex.MALE: "male", Sex.FEMALE: "female", Sex.UNKNOWN: "unknown"}
@@ -49,7 +49,7 @@ def parse(resource: Any) -> PractitionerDraft:
             identifier.get("system") == LICENCE_SYSTEM or licence is None
         ):
             licence = str(identifier["value"])[:40]
-    gender = body.get("gender")
+    gender = code_in(body.get("gender"), tuple(_SEX), "gender")
     phone = next(
         (t.get("value") for t in body.get("telecom", []) if t.get("system") == "phone"), None
     )

@@ -6,6 +6,7 @@ checks the R4 structure, then what the platform needs; every refusal names the e
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -21,8 +22,10 @@ from manbing.fhir.codec.common import (
     ICD10,
     ICD10_CN,
     SHANGHAI,
+    code_in,
     codings,
     first_code,
+    number,
     parse_date,
     reference_id,
     validate_structure,
@@ -38,6 +41,17 @@ from manbing.services.medications import StatementInput
 from manbing.services.referrals import NewReferral
 from manbing.services.teams import TeamInput
 
+_STATEMENT_STATUS = (
+    "active",
+    "completed",
+    "entered-in-error",
+    "intended",
+    "stopped",
+    "on-hold",
+    "unknown",
+    "not-taken",
+)
+_PRIORITY = ("routine", "urgent", "asap", "stat")
 _CLASS_MODE = {"AMB": VisitMode.CLINIC, "HH": VisitMode.HOME, "VR": VisitMode.PHONE}
 _PLAN_STATUS = {"active": EnrolmentStatus.ACTIVE, "revoked": EnrolmentStatus.CANCELLED}
 
@@ -72,14 +86,15 @@ def _required_date(raw: Any, field: str) -> date:
 def _times_per_day(repeat: Any) -> int | None:
     if not isinstance(repeat, dict) or repeat.get("frequency") is None:
         return None
-    frequency, period = repeat["frequency"], repeat.get("period", 1)
+    frequency = number(repeat["frequency"], "dosage.timing.repeat.frequency")
+    period = number(repeat.get("period", 1), "dosage.timing.repeat.period")
     per_day = {"d": 1.0, "h": 24.0}.get(str(repeat.get("periodUnit", "d")))
-    if per_day is None or not period:
+    if per_day is None or period <= 0:
         raise InvalidInput(
             "dosage.timing.repeat", "给药频次只支持按日或按小时", "timing must be per day or hour"
         )
-    times = frequency * per_day / float(period)
-    if times != int(times):
+    times = frequency * per_day / period
+    if not math.isfinite(times) or times != int(times):
         raise InvalidInput(
             "dosage.timing.repeat",
             "给药频次须为每日整数次",
@@ -90,7 +105,7 @@ def _times_per_day(repeat: Any) -> int | None:
 
 def medication_statement(resource: Any) -> StatementInput:
     body = validate_structure(resource, "MedicationStatement")
-    status = body["status"]
+    status = code_in(body["status"], _STATEMENT_STATUS, "status")
     if status == "entered-in-error":
         raise InvalidInput("status", "不支持删除用药记录", "entered-in-error (deletion) is refused")
     concept = body.get("medicationCodeableConcept")
@@ -113,7 +128,7 @@ def medication_statement(resource: Any) -> StatementInput:
         rates = first.get("doseAndRate") or []
         quantity = rates[0].get("doseQuantity") if rates else None
         if isinstance(quantity, dict) and quantity.get("value") is not None:
-            dose = float(quantity["value"])
+            dose = number(quantity["value"], "dosage.doseAndRate.doseQuantity.value")
             unit = quantity.get("unit") or quantity.get("code")
         times = _times_per_day((first.get("timing") or {}).get("repeat"))
         route = _text(first.get("route"))
@@ -238,7 +253,7 @@ def service_request(resource: Any) -> NewReferral:
         resident_id=_uuid(reference_id(body.get("subject"), "Patient", "subject"), "subject"),
         to_org_id=_uuid(reference_id(performers[0], "Organization", "performer"), "performer"),
         urgency=Urgency.URGENT
-        if body.get("priority") in ("urgent", "asap", "stat")
+        if code_in(body.get("priority"), _PRIORITY, "priority") in ("urgent", "asap", "stat")
         else Urgency.ROUTINE,
         reason_text="；".join(reasons) or None,
         to_department=_text(body.get("performerType")),
@@ -431,7 +446,7 @@ def medication_request(resource: Any) -> PrescriptionDraft:
         rates = first.get("doseAndRate") or []
         quantity = rates[0].get("doseQuantity") if rates else None
         if isinstance(quantity, dict) and quantity.get("value") is not None:
-            dose = float(quantity["value"])
+            dose = number(quantity["value"], "dosageInstruction.doseAndRate.doseQuantity.value")
             unit = quantity.get("unit") or quantity.get("code")
         times = _times_per_day((first.get("timing") or {}).get("repeat"))
     return PrescriptionDraft(
