@@ -1,11 +1,12 @@
 """Devices over HTTP: the doctor prints a code, the device binds and posts batches of readings."""
 
+import json
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from manbing.db.models import User
+from manbing.db.models import Observation, User
 from tests.conftest import NOW
 from tests.device_helpers import bp_payload
 from tests.e2e.conftest import login
@@ -70,3 +71,54 @@ def test_a_batch_without_valid_device_credentials_is_refused_and_nothing_is_stor
         assert refused.status_code == 404
     home = client.get(f"/api/v1/residents/{resident_id}/home").json()
     assert home["bp_readings"] == 0
+
+
+def test_items_that_once_broke_the_batch_are_rejected_one_by_one_and_the_rest_kept(
+    client: TestClient,
+) -> None:
+    """Each of these answered 500 (losing the whole batch) or stored nonsense."""
+    resident_id = _patient_resident_id(client)
+    secret = _bind(client, resident_id, "BP-HTTP-4")
+    good = bp_payload("BP-HTTP-4", "good", 128, 82, NOW - timedelta(hours=1))
+    batch = [
+        good,
+        {**good, "message_id": "naive-sent", "sent_at": "2026-11-24T09:58:00"},  # TypeError
+        {**good, "message_id": "year-10000", "measured_at": "9999-12-31T23:59:59-12:00"},
+        {**good, "message_id": "m-\ud800"},  # echoed back: the answer could not be encoded
+        {**good, "message_id": "true", "type": "glucose", "values": {"glucose": True}, "units": {}},
+    ]
+    body = json.dumps({"readings": batch}).encode()  # \ud800 stays an escape, as a device sends it
+    auth = {"Authorization": f"Device BP-HTTP-4:{secret}", "content-type": "application/json"}
+    with TestClient(client.app, raise_server_exceptions=False) as plain:
+        answer = plain.post("/api/v1/device-readings", content=body, headers=auth)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["accepted"] == 1 and result["alerts"] == 0
+    assert [(r["index"], r["field"]) for r in result["rejected"]] == [
+        (1, "sent_at"),
+        (2, "measured_at"),
+        (3, "message_id"),
+        (4, "values.glucose"),
+    ]
+    assert all(r["reason"] and r["reason_en"] for r in result["rejected"])
+    factory = client.app.state.container.session_factory  # type: ignore[attr-defined]
+    with factory() as s:
+        keys = s.scalars(
+            select(Observation.idempotency_key).where(
+                Observation.idempotency_key.startswith("BP-HTTP-4:")
+            )
+        ).all()
+    assert keys == ["BP-HTTP-4:good"]
+    assert (
+        client.get(f"/residents/{resident_id}", headers={"accept": "text/html"}).status_code == 200
+    )
+
+
+def test_a_body_that_is_not_utf8_json_is_refused_saying_so(client: TestClient) -> None:
+    resident_id = _patient_resident_id(client)
+    secret = _bind(client, resident_id, "BP-HTTP-5")
+    auth = {"Authorization": f"Device BP-HTTP-5:{secret}", "content-type": "application/json"}
+    body = '{"readings": [{"message_id": "é"}]}'.encode("latin-1")
+    refused = client.post("/api/v1/device-readings", content=body, headers=auth)
+    assert refused.status_code == 400
+    assert "UTF-8" in refused.json()["error"]["message"]

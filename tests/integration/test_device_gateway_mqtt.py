@@ -261,3 +261,41 @@ def test_a_critical_reading_reaches_the_worklist_and_the_patient_inbox_within_tw
     publish(broker.url, [(topic_for(serial), encode(reading))])
     assert _wait_for(alerted, 2.0), gateway.text()
     assert time.monotonic() - started < 2.0
+
+
+def test_malformed_messages_are_rejected_and_the_gateway_keeps_storing(
+    district, clock, broker, gateways, backend_url, tmp_path
+):
+    """Messages that once stopped the gateway (a RecursionError escaping the parser) or made it
+    retry its batch forever (a TypeError or OverflowError taken for a database outage)."""
+    serial = f"POISON-{uuid.uuid4().hex[:6]}"
+    resident_id = district.resident_ids["xixing-1"][2]
+    secret = bind(district.session_factory, district.orgs["xixing-1"], resident_id, serial, clock)
+    gateway = _new_gateway(gateways, backend_url, broker, tmp_path, "gw-poison")
+    gateway.wait_subscribed()
+    now = datetime.now(UTC)
+    valid = bp_payload(serial, "ok-before", 126, 80, now, secret.secret)
+    poison = [
+        b"[" * 4000,
+        encode({**valid, "message_id": "naive", "sent_at": "2026-11-24T09:58:00"}),
+        encode({**valid, "message_id": "y10k", "measured_at": "9999-12-31T23:59:59-12:00"}),
+        encode({**valid, "message_id": "bool", "values": {"sbp": True, "dbp": 80}}),
+    ]
+    topic = topic_for(serial)
+    publish(broker.url, [(topic, encode(valid)), *((topic, p) for p in poison)])
+    publish(broker.url, [(topic, encode({**valid, "message_id": "ok-after"}))])
+    expected = {f"{serial}:ok-before", f"{serial}:ok-after"}
+
+    def stored() -> set[str]:
+        return {k for k in _home_keys(district.session_factory) if k.startswith(serial)}
+
+    assert _wait_for(lambda: stored() == expected, 15), gateway.text()
+    # the rejections are logged after their batch commits: the rows can be seen a moment earlier
+    rejected_lines = lambda: gateway.text().count("rejected reading")  # noqa: E731
+    assert _wait_for(lambda: rejected_lines() >= len(poison), 5), gateway.text()
+    assert gateway.alive(), gateway.text()
+    log = gateway.text()
+    assert rejected_lines() == len(poison), log
+    for reason in ("not valid JSON", "sent_at needs a time zone", "out of range in UTC"):
+        assert reason in log, reason
+    assert "retrying" not in log

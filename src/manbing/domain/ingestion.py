@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from manbing.domain.errors import InvalidInput
@@ -120,6 +120,14 @@ def normalise(raw: RawReading, received_at: datetime) -> NormalisedReading:
         raise InvalidInput("message_id", "消息编号缺失或过长", "message_id missing or too long")
     if raw.measured_at.tzinfo is None:
         raise InvalidInput("measured_at", "测量时间必须带时区", "measured_at needs a time zone")
+    if raw.sent_at is not None and raw.sent_at.tzinfo is None:
+        raise InvalidInput("sent_at", "发送时间必须带时区", "sent_at needs a time zone")
+    try:  # stored in UTC: 9999-12-31T23:00-12:00 would be year 10000 there
+        raw.measured_at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            "measured_at", "测量时间超出可记录的范围", "measured_at is out of range in UTC"
+        ) from None
     skew = clock_skewed(raw.measured_at, raw.sent_at, received_at)
     if received_at - raw.measured_at > MAX_LATENESS:
         raise StaleReading(

@@ -20,7 +20,14 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from manbing.domain.errors import InvalidInput
 from manbing.domain.ingestion import GlucoseContext, MeasurementType, RawReading
@@ -35,6 +42,16 @@ Printable16 = Annotated[str, StringConstraints(max_length=16, pattern=r"^[^\x00-
 Serial = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
 ]
+
+
+def _not_a_boolean(value: Any) -> Any:
+    # pydantic reads true/false as 1.0/0.0: a glucose of `true` became 1.0 mmol/L and an alert
+    if isinstance(value, bool):
+        raise ValueError("a measured value must be a number, not true/false")
+    return value
+
+
+Measured = Annotated[float, BeforeValidator(_not_a_boolean)]
 
 
 def topic_for(serial: str) -> str:
@@ -59,7 +76,7 @@ class ReadingPayload(BaseModel):
     sent_at: datetime | None = None
     type: MeasurementType
     context: GlucoseContext | None = None
-    values: dict[Printable16, float] = Field(max_length=4)
+    values: dict[Printable16, Measured] = Field(max_length=4)
     units: dict[Printable16, Printable16] = Field(default_factory=dict, max_length=4)
     token: Annotated[str, StringConstraints(max_length=128)] | None = None
 
@@ -76,16 +93,22 @@ class ReadingPayload(BaseModel):
         )
 
 
+def _echo(text: str, limit: int) -> str:
+    """Received text fit to send back or log: at most ``limit`` characters, valid UTF-8 (a JSON
+    body parsed by ``json.loads`` may hold lone surrogates, which no answer can encode)."""
+    return text[:limit].encode("utf-8", "replace").decode()
+
+
 def _error_of(exc: ValidationError) -> InvalidInput:
     first = exc.errors()[0]
-    loc = ".".join(str(p) for p in first.get("loc", ())) or "payload"
+    loc = _echo(".".join(str(p) for p in first.get("loc", ())), 100) or "payload"
     return InvalidInput(loc, f"数据格式错误：{loc} {first['msg']}", f"{loc}: {first['msg']}")
 
 
 def _message_id_of(data: Any) -> str | None:
     if isinstance(data, dict):
         mid = data.get("message_id")
-        return str(mid)[:64] if mid is not None else None
+        return _echo(str(mid), 64) if mid is not None else None
     return None
 
 
@@ -113,7 +136,7 @@ def _message_id_of_bytes(payload: bytes) -> str | None:
     """Best effort, for the log line of a rejected message only (the slow path)."""
     try:
         return _message_id_of(json.loads(payload))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not Unicode, or nested past the stack
         return None
 
 

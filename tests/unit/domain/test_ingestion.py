@@ -119,3 +119,29 @@ def test_a_home_average_of_135_over_80_is_uncontrolled_and_134_over_84_is_not():
     summary = home_bp_summary([(134, 84), (134, 84)])
     assert (summary.readings, summary.mean_sbp, summary.uncontrolled) == (2, 134.0, False)
     assert home_bp_summary([]).uncontrolled is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        # a device clock without an offset: comparing it with ours used to raise TypeError
+        (_bp(120, 80, sent_at=datetime(2026, 11, 24, 2, 0)), "sent_at"),
+        # a time that exists only in its own offset: year 10000 once in UTC (cannot be stored)
+        (
+            _bp(120, 80, measured_at=datetime.fromisoformat("9999-12-31T23:59:59-12:00")),
+            "measured_at",
+        ),
+    ],
+)
+def test_a_time_without_an_offset_or_outside_the_utc_calendar_is_refused(raw, field):
+    with pytest.raises(InvalidInput) as err:
+        normalise(raw, NOW)
+    assert err.value.field == field
+    assert err.value.message != err.value.message_en  # both languages
+
+
+def test_far_but_representable_device_times_are_kept_as_a_skewed_clock():
+    future = normalise(_bp(120, 80, measured_at=datetime(9999, 12, 31, 23, 0, tzinfo=UTC)), NOW)
+    assert future.clock_skew  # ADR 0008: a future measurement time is flagged, not refused
+    early = datetime.fromisoformat("0001-01-01T00:00:00+14:00")  # never stored: only compared
+    assert normalise(_bp(120, 80, sent_at=early), NOW).clock_skew
