@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -115,3 +116,88 @@ def test_overlaps_unknown_divisions_and_missing_columns_are_refused(
     assert columns.exit_code == 2 and "missing columns sex, age_from, age_to" in columns.output
     with district.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(CensusPopulation)) == 0
+
+
+def _import(app: typer.Typer, path: Path, backend_url: str) -> Any:
+    return runner.invoke(app, ["census", "import", str(path), "--database-url", backend_url])
+
+
+def test_a_file_that_is_not_utf8_text_is_refused_saying_how_to_save_it(
+    app: typer.Typer, district: District, backend_url: str, tmp_path: Path
+) -> None:
+    census = tmp_path / "c.csv"
+    for data, hint in (
+        ((HEADER + "330108,2026,男,0,,3000\n").encode("gbk"), "CSV UTF-8"),  # Excel's "CSV"
+        (b"PK\x03\x04" + bytes(range(256)) * 4, "xlsx"),  # a workbook renamed .csv
+        ((HEADER + "330108,2026,M,0,,3000\n").encode("utf-16"), "CSV UTF-8"),
+    ):
+        census.write_bytes(data)
+        refused = _import(app, census, backend_url)
+        assert refused.exit_code == 2, refused.output
+        assert hint in refused.output and "UTF-8" in refused.output
+        assert "另存为" in refused.output  # the Chinese half says the same
+    census.write_bytes(b"")
+    empty = _import(app, census, backend_url)
+    assert empty.exit_code == 2 and "empty" in empty.output and "文件为空" in empty.output
+    assert _stored(district) == []
+
+
+def test_an_oversized_cell_is_refused_naming_its_line_instead_of_a_traceback(
+    app: typer.Typer, district: District, backend_url: str, tmp_path: Path
+) -> None:
+    census = tmp_path / "c.csv"
+    census.write_text(GOOD + "330108,2027,M,0,," + "9" * 200_000 + "\n", encoding="utf-8")
+    refused = _import(app, census, backend_url)
+    assert refused.exit_code == 2 and not isinstance(refused.exception, Exception | None)
+    assert "line 6" in refused.output and "第6行" in refused.output
+    assert _stored(district) == []
+
+
+def test_rows_are_named_by_their_line_in_the_file(
+    app: typer.Typer, district: District, backend_url: str, tmp_path: Path
+) -> None:
+    """Blank lines and a quoted line break used to shift every later line number."""
+    census = tmp_path / "c.csv"
+    census.write_text(
+        HEADER
+        + "\n"  # line 2: blank
+        + '330108,2026,M,0,17,"3000"\n'  # line 3
+        + ",,,,,\n"  # line 4: an emptied Excel row, skipped like a blank line
+        + '330108,2026,F,0,17,"28\n00"\n'  # lines 5-6: a line break inside quotes
+        + "330108,2026,X,18,,9000\n",  # line 7: bad sex
+        encoding="utf-8",
+    )
+    refused = _import(app, census, backend_url)
+    assert refused.exit_code == 1
+    assert "line 6: population" in refused.output and "line 7: sex" in refused.output
+    assert "line 4" not in refused.output
+    assert _stored(district) == []
+
+
+def test_a_row_with_more_cells_than_the_header_is_refused_not_read_short(
+    app: typer.Typer, district: District, backend_url: str, tmp_path: Path
+) -> None:
+    """An unquoted thousands separator: 3,000 was stored as a population of 3."""
+    census = tmp_path / "c.csv"
+    census.write_text(HEADER + "330108,2026,M,0,,3,000\n330108,2026,F,0,,2800\n", "utf-8")
+    refused = _import(app, census, backend_url)
+    assert refused.exit_code == 1, refused.output
+    assert "line 2: 7 cells" in refused.output and "第2行" in refused.output
+    assert _stored(district) == []
+
+
+def test_header_names_are_read_without_surrounding_spaces_and_must_not_repeat(
+    app: typer.Typer, district: District, backend_url: str, tmp_path: Path
+) -> None:
+    census = tmp_path / "c.csv"
+    census.write_text(
+        "division_code, year , sex,age_from,age_to,population\n330108,2026,M,0,,3000\n", "utf-8"
+    )
+    done = _import(app, census, backend_url)
+    assert done.exit_code == 0, done.output  # was: every row refused, "year must be an integer"
+    assert _stored(district) == [("330108", 2026, "M", 0, None, 3000)]
+    census.write_text(HEADER.strip() + ",population\n330108,2026,M,0,,3000,9\n", "utf-8")
+    repeated = _import(app, census, backend_url)
+    assert repeated.exit_code == 2 and "population" in repeated.output
+    assert "表头" in repeated.output
+    assert _stored(district) == [("330108", 2026, "M", 0, None, 3000)]

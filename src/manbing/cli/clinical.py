@@ -7,7 +7,9 @@ on stdout. Bad input prints ``error: <field>: <message>`` to stderr and exits wi
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -236,27 +238,66 @@ def classify_command() -> None:
     _run(_followup)
 
 
-def _read_csv(path: Path, columns: set[str]) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = columns - set(reader.fieldnames or [])
-        if missing:
-            raise BadInput(f"{path.name}: missing column(s) {', '.join(sorted(missing))}")
-        return list(reader)
-
-
-def _number(row: dict[str, str], column: str, line: int, name: str) -> float:
+def _csv(path: Path) -> tuple[set[str], list[tuple[int, dict[str, str | None]]]]:
+    """Header and rows (with the file's own line numbers) of a UTF-8 CSV file."""
     try:
-        return float(row[column])
-    except (TypeError, ValueError):
-        raise BadInput(f"{name} line {line}: {column}: not a number ({row[column]!r})") from None
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(
+            f"{path.name}: not UTF-8 text (byte {exc.start}; GBK?): save it as CSV UTF-8"
+            f" / 文件不是UTF-8编码（可能是GBK），请另存为“CSV UTF-8”"
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = {name.strip() for name in reader.fieldnames or []}
+        reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:  # a cell over the csv module's field size limit (128 KiB)
+        raise BadInput(
+            f"{path.name} line {reader.reader.line_num}: cannot be read ({exc})"
+            f" / 第{reader.reader.line_num}行无法读取"
+        ) from None
+    return header, rows
 
 
-def _by_band(rows: list[dict[str, str]], column: str, name: str) -> dict[int, float]:
+def _read_csv(path: Path, columns: set[str]) -> list[tuple[int, dict[str, str | None]]]:
+    header, rows = _csv(path)
+    missing = columns - header
+    if missing:
+        raise BadInput(f"{path.name}: missing column(s) {', '.join(sorted(missing))}")
+    return rows
+
+
+def _number(row: dict[str, str | None], column: str, line: int, name: str) -> float:
+    text = row.get(column)
+    if text is None or not text.strip():
+        raise BadInput(f"{name} line {line}: {column}: empty / 第{line}行 {column} 为空")
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadInput(f"{name} line {line}: {column}: not a number ({text!r})") from None
+    if not math.isfinite(value):  # nan and inf parse, but count nothing and break int()
+        raise BadInput(f"{name} line {line}: {column}: not a finite number ({text!r})")
+    return value
+
+
+def _by_band(
+    rows: list[tuple[int, dict[str, str | None]]], column: str, name: str
+) -> dict[int, float]:
     by_band: dict[int, float] = {}
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         by_band[int(_number(row, "age_band_start", line, name))] = _number(row, column, line, name)
     return by_band
+
+
+def _death_records(rows: list[tuple[int, dict[str, str | None]]]) -> list[tuple[int, str]]:
+    records = []
+    for line, row in rows:
+        icd10 = (row.get("icd10") or "").strip()
+        if not icd10:
+            raise BadInput(f"deaths line {line}: icd10: empty / 第{line}行 icd10 为空")
+        records.append((int(_number(row, "age", line, "deaths")), icd10))
+    return records
 
 
 @mortality_app.command("premature")
@@ -277,16 +318,12 @@ def premature_command(
     try:
         pop_rows = _read_csv(population, {"age_band_start", "population"})
         pop = _by_band(pop_rows, "population", "population")
-        with deaths.open(newline="", encoding="utf-8-sig") as handle:
-            header = set(csv.DictReader(handle).fieldnames or [])
+        header, _ = _csv(deaths)
         if {"age_band_start", "deaths"} <= header:
             rows = _read_csv(deaths, {"age_band_start", "deaths"})
             by_band = _by_band(rows, "deaths", "deaths")
         else:
-            rows = _read_csv(deaths, {"age", "icd10"})
-            records = [
-                (int(_number(r, "age", i, "deaths")), r["icd10"]) for i, r in enumerate(rows, 2)
-            ]
+            records = _death_records(_read_csv(deaths, {"age", "icd10"}))
             by_band = {band: float(n) for band, n in count_ncd_deaths(records).items()}
         result = premature_ncd_mortality(by_band, pop)
     except InvalidInput as exc:

@@ -202,3 +202,25 @@ def test_mortality_premature_bad_icd10_exits_2(app: typer.Typer, tmp_path: Path)
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "icd10" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"age,icd10\nnan,I21.9\n", "age: not a finite number"),  # was ValueError from int()
+        (b"age,icd10\n40,I21.9\ninf,I21.9\n", "line 3: age: not a finite number"),  # OverflowError
+        (b"age_band_start,deaths\n30,1e400\n", "deaths: not a finite number"),
+        ("age,icd10\n50,脑梗死\n".encode("gbk"), "not UTF-8"),  # was UnicodeDecodeError
+        (b"age,icd10\n40,I21.9\n50," + b"I" * 200_000 + b"\n", "line 3: cannot be read"),
+        (b"age,icd10\n40,I21.9\n\n50\n", "line 4: icd10: empty"),  # was AttributeError
+    ],
+)
+def test_mortality_premature_bad_csv_exits_2_naming_the_problem(
+    app: typer.Typer, tmp_path: Path, content: bytes, says: str
+) -> None:
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_bytes(content)
+    args = ["mortality", "premature", "--deaths", str(deaths)]
+    result = runner.invoke(app, [*args, "--population", str(_population(tmp_path))])
+    assert result.exit_code == 2, (result.exception, result.output)
+    assert says in result.stderr
