@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -56,6 +57,22 @@ def login(client: TestClient, username: str = "doctor", password: str = DEMO_PAS
     assert response.status_code == 200, response.text
     token: str = response.json()["csrf_token"]
     return token
+
+
+def send_referral(client: TestClient, token: str, resident_id: str) -> dict[str, Any]:
+    """A routine up-referral of ``resident_id`` to the first hospital, sent over the API; the
+    answer, with the hospital's id added as ``hospital_id``."""
+    hospital = client.get("/api/v1/hospitals").json()[0]["id"]
+    response = client.post(
+        "/api/v1/referrals",
+        json={"resident_id": resident_id, "to_org_id": hospital, "urgency": "routine",
+              "reason_text": "血压控制不佳"},
+        headers={"X-CSRF-Token": token},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    referral: dict[str, Any] = response.json()
+    referral["hospital_id"] = hospital
+    return referral
 
 
 def _free_port() -> int:

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, send_referral
 
 EXAMPLES = 12
 
@@ -23,13 +23,7 @@ EXAMPLES = 12
 def _real_ids(client: TestClient, token: str) -> dict[str, str]:
     work = client.get("/api/v1/worklist").json()
     resident_id = work["due"][0]["resident_id"]
-    hospital = client.get("/api/v1/hospitals").json()[0]["id"]
-    referral = client.post(
-        "/api/v1/referrals",
-        json={"resident_id": resident_id, "to_org_id": hospital, "urgency": "routine",
-              "reason_text": "血压控制不佳"},
-        headers={"X-CSRF-Token": token},
-    ).json()  # fmt: skip
+    referral = send_referral(client, token, resident_id)
     return {"resident_id": resident_id, "referral_id": referral["id"]}
 
 

@@ -3,7 +3,7 @@
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from manbing.db.models import User
+from manbing.db.models import DtxPackage, User
 from tests.e2e.conftest import login
 
 
@@ -57,3 +57,25 @@ def test_a_doctor_enrols_a_patient_in_a_package_and_the_manager_gets_the_stateme
     lines = client.get("/api/v1/dtx/statements/2026/11").json()
     amounts = {line["payer"]: line["amount_fen"] for line in lines}
     assert amounts == {"company": 0, "government": 3500, "resident": 1500}
+
+
+def test_a_second_package_with_the_same_code_is_refused_and_the_first_is_kept(
+    client: TestClient,
+) -> None:
+    factory = client.app.state.container.session_factory  # type: ignore[attr-defined]
+    headers = {"X-CSRF-Token": login(client, "doctor")}
+    body = {
+        "code": "htn-dtx",
+        "name": "高血压数字疗法包",
+        "monthly_price_fen": 3000,
+        "government_percent": 50,
+        "company_percent": 0,
+        "resident_percent": 50,
+    }
+    assert client.post("/api/v1/dtx/packages", json=body, headers=headers).status_code == 201
+    again = client.post("/api/v1/dtx/packages", json={**body, "name": "另一个包"}, headers=headers)
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["message"] == "套餐编码已存在"
+    with factory() as s:
+        names = s.scalars(select(DtxPackage.name).where(DtxPackage.code == "htn-dtx")).all()
+    assert names == ["高血压数字疗法包"]

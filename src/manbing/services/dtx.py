@@ -37,7 +37,7 @@ from manbing.domain.dtx import (
     personal_plan,
     split_fee,
 )
-from manbing.domain.errors import InvalidInput, NotFound
+from manbing.domain.errors import Conflict, InvalidInput, NotFound
 from manbing.domain.ingestion import (
     GlucoseContext,
     MeasurementType,
@@ -691,6 +691,8 @@ def add_package(
         },
     )
     with uow:
+        if uow.session.scalars(select(DtxPackage.id).where(DtxPackage.code == code)).first():
+            raise Conflict("套餐编码已存在", f"package code {code} exists")
         package = DtxPackage(
             id=uuid.uuid4(),
             code=code,

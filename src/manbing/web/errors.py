@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from manbing.domain.errors import (
@@ -18,6 +19,7 @@ from manbing.domain.errors import (
     NotFound,
     Unauthenticated,
 )
+from manbing.web import fhir_mount
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +109,39 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        zh = {401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的请求方法"}.get(
-            exc.status_code, "请求错误"
-        )
+        if fhir_mount.is_fhir_path(request.url.path):
+            # a path the FHIR route does not match (a newline in an id), a method it lacks
+            code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "invalid")
+            return fhir_mount.error_for(
+                exc.status_code, code, f"{request.method} {request.url.path!r}: {exc.detail}"
+            )
+        zh = {
+            400: "请求内容无法解析（应为UTF-8编码的JSON）",  # FastAPI could not parse the body
+            401: "请先登录",
+            403: "无权访问",
+            404: "未找到",
+            405: "不支持的请求方法",
+        }.get(exc.status_code, "请求错误")
         if _wants_page(request) and exc.status_code in (403, 404):
             return _page(request, zh, exc.status_code)
         return JSONResponse(
             {"error": {"message": zh, "message_en": str(exc.detail)}},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
+        """A write that broke a uniqueness or reference rule the service did not check first
+        (or lost a race with a concurrent write): the transaction was rolled back, nothing of it
+        is stored, and the caller may retry. The SQL and its values stay in the log."""
+        log.warning("integrity error: %s", exc.orig)
+        message = "数据冲突：该记录已存在或已被他人修改，请刷新后重试"
+        if _wants_page(request):
+            return _page(request, message, 409)
+        return JSONResponse(
+            {"error": {"message": message, "message_en": "conflict with stored data"}},
+            status_code=409,
         )
 
     @app.exception_handler(Exception)

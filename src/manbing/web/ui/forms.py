@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from starlette.datastructures import FormData
@@ -20,9 +21,12 @@ def optional_number(form: FormData, name: str, label: str) -> float | None:
     if not raw:
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise InvalidInput(name, f"{label}应为数字", f"{name} must be a number") from None
+    if not math.isfinite(value):  # "nan", "inf", "1e999": float() takes them, no rule can
+        raise InvalidInput(name, f"{label}应为有效数字", f"{name} must be a finite number")
+    return value
 
 
 def required_number(form: FormData, name: str, label: str) -> float:
