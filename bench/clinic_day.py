@@ -176,11 +176,14 @@ def build_city(url: str, patients: int, per_station: int) -> None:
         " now() - (k || ' days')::interval, now(), 'home_device', false"
         " FROM residents r CROSS JOIN generate_series(1, 2) k"
         " WHERE hashtext(r.record_number) % 10 = 0",
-        "ANALYZE",
     ]
     with engine.begin() as conn:
         for sql in statements:
             conn.execute(text(sql), {"n": patients, "stations": stations, "today": today})
+    # VACUUM now, not autovacuum during the measurement: the freshly inserted tables would get
+    # their first vacuum (minutes of CPU on 2 cores) whenever their insert threshold trips
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE)"))
     engine.dispose()
     print(
         f"city: {patients} patients in {stations} stations, built in {time.perf_counter() - started:.0f} s"
@@ -266,8 +269,10 @@ def _proc_cpu(pid: int) -> float:
 
 
 def _cpu(url: str, server_pid: int) -> dict[str, float]:
-    """CPU seconds so far of the app server (uvicorn and its workers), of the PostgreSQL backends
-    serving the bench database, and of this process (the load generator)."""
+    """CPU seconds so far of the app server (uvicorn and its workers), of the PostgreSQL client
+    backends serving the bench database, of PostgreSQL's other processes on it (autovacuum: not
+    a cost of the requests, but it competes for the same cores), and of this process (the load
+    generator)."""
     app_pids = [server_pid] + [
         int(p.name)
         for p in Path("/proc").iterdir()
@@ -276,14 +281,15 @@ def _cpu(url: str, server_pid: int) -> dict[str, float]:
     engine = create_engine(make_url(url))
     with engine.connect() as conn:
         backends = conn.execute(
-            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                 " AND pid <> pg_backend_pid()")
-        ).scalars().all()  # fmt: skip
+            text("SELECT pid, backend_type = 'client backend' FROM pg_stat_activity"
+                 " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        ).all()  # fmt: skip
     engine.dispose()
     return {
         "app": sum(_proc_cpu(p) for p in app_pids),
-        "postgres": sum(_proc_cpu(p) for p in backends),
+        "postgres": sum(_proc_cpu(pid) for pid, client in backends if client),
         "client": time.process_time(),
+        "background": sum(_proc_cpu(pid) for pid, client in backends if not client),
     }
 
 
@@ -356,6 +362,7 @@ def load(url: str, seconds: float, clients: int, workers: int) -> None:
         for t in threads:
             t.start()
         signed_in.wait()
+        load_before = os.getloadavg()
         before = _cpu(url, server.pid)
         started = time.monotonic()
         window["stop"] = started + seconds
@@ -370,9 +377,12 @@ def load(url: str, seconds: float, clients: int, workers: int) -> None:
               f"{clients} clients, {workers} workers, errors {errors}, "
               f"statuses {dict(statuses)}")  # fmt: skip
         per = {k: (after[k] - before[k]) * 1000 / max(total, 1) for k in before}
+        spent = per["app"] + per["postgres"] + per["client"]
         print(f"load: CPU ms per request: app {per['app']:.1f}, PostgreSQL {per['postgres']:.1f}, "
-              f"load generator {per['client']:.1f}; sum {sum(per.values()):.1f} "
-              f"(2 cores hold at most {2000 / max(sum(per.values()), 0.1):.0f} req/s)")  # fmt: skip
+              f"load generator {per['client']:.1f}; sum {spent:.1f} "
+              f"(2 cores hold at most {2000 / max(spent, 0.1):.0f} req/s)")  # fmt: skip
+        print(f"load: PostgreSQL background CPU on this database {after['background'] - before['background']:.1f} s; "
+              f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}")  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=20)
