@@ -370,7 +370,7 @@ class Store:
         current = self.read(resource_type, raw_id)
         if version == current["meta"]["versionId"]:
             return current
-        self._require_history_access(resource_type)
+        self.require_history_access(resource_type)
         # a version id is a whole number of at most 9 ASCII digits: ``isdigit`` also passes "²",
         # which ``int`` refuses, and a longer number overflows the integer column (500 before)
         found = (
@@ -387,13 +387,24 @@ class Store:
     def history(self, resource_type: str, raw_id: str) -> list[dict[str, Any]]:
         """The versions of one resource, newest first (the current one at the top)."""
         current = self.read(resource_type, raw_id)
-        self._require_history_access(resource_type)
+        self.require_history_access(resource_type)
         stored = versions.history(self.session, resource_type, current["id"])
         if stored and stored[0]["meta"]["versionId"] == current["meta"]["versionId"]:
             stored = stored[1:]
         return [current, *stored]
 
-    def _require_history_access(self, resource_type: str) -> None:
+    def scoped_ids(self, resource_type: str) -> Select[Any]:
+        """The ids of the resources of a type the actor may read (``services/access.py``)."""
+        return self._base(resource_type).with_only_columns(self._id_column(resource_type))
+
+    def id_column(self, resource_type: str) -> Any:
+        return self._id_column(resource_type)
+
+    def audit_history(self, resource_type: str | None, results: int) -> None:
+        entity = f"{resource_type.lower()}_history" if resource_type else "history"
+        self._audit(AuditAction.SEARCH, entity, None, None, {"results": results, "fhir": True})
+
+    def require_history_access(self, resource_type: str) -> None:
         if resource_type == "Patient" and not self._unmasked():
             raise FhirError(
                 403,
