@@ -76,7 +76,7 @@ def test_metadata_is_a_capability_statement_listing_the_supported_resources(
     }
     audit = next(r for r in body["rest"][0]["resource"] if r["type"] == "AuditEvent")
     codes = [i["code"] for i in audit["interaction"]]
-    assert codes == ["read", "vread", "history-instance", "search-type"]
+    assert codes == ["read", "vread", "history-instance", "history-type", "search-type"]
 
 
 def test_an_anonymous_read_is_refused_with_an_operation_outcome(client: TestClient) -> None:

@@ -1001,3 +1001,28 @@ def test_malformed_reads_and_history_never_fail_the_server(world: World) -> None
         _checked(world, before, response, f"GET {path}")
 
     run()
+
+
+HISTORY_VALUES = st.one_of(
+    PARAM_VALUES,
+    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+    st.sampled_from(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "2026-11-24T10"]),
+)
+
+
+def test_generated_type_and_system_history_never_fail_the_server(world: World) -> None:
+    @_fuzz
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        path = data.draw(
+            st.sampled_from(["_history", *(f"{rtype}/_history" for rtype in SUPPORTED_TYPES)])
+        )
+        names = st.sampled_from(["_since", "_count", "_offset", "_at", "_list", "_format", "x"])
+        params = data.draw(st.lists(st.tuples(names, HISTORY_VALUES), max_size=3))
+        before = world.counts()
+        response = world.call("GET", path, params=params)
+        _checked(world, before, response, f"GET {path}?{urlencode(params)}")
+        if response.status_code == 200:
+            assert response.json()["type"] == "history"
+
+    run()

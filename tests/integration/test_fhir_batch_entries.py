@@ -300,21 +300,31 @@ def _transaction_file(path: Path, entries: list[dict[str, Any]]) -> Path:
     return path
 
 
-def _imported_elsewhere(district: District, clock: FixedClock, folder: Path, key: str) -> None:
-    """Another station imported a file whose Condition has the source key ``key``."""
-    other = actor_at(district.session_factory, Role.FAMILY_DOCTOR, district.orgs["changhe-1"])
+def _imported_then_moved(district: District, clock: FixedClock, folder: Path, key: str) -> None:
+    """The station imported a file whose Condition has the source key ``key``; the resident
+    then moved to another station.
+
+    The key stays the station's (fhir/source_keys.py), but the station's look-up no longer sees
+    the row: a Condition with the same key for another of its residents is refused by the unique
+    key when flushed, after its row went in.
+    """
+    station = actor_at(district.session_factory, Role.FAMILY_DOCTOR, district.orgs["xixing-1"])
     urn = _urn()
     source = _transaction_file(
-        folder / "other.json",
+        folder / "earlier.json",
         [
             _post(_patient("何志明", _national_id("1950-01-02", 41)), urn),
             _post(_hypertension(urn), key),
         ],
     )
     report = importer.import_path(
-        lambda: UnitOfWork(district.session_factory), other, clock, source
+        lambda: UnitOfWork(district.session_factory), station, clock, source
     )
     assert report.created["Condition"] == 1 and not report.rejected, report
+    with district.session_factory() as session:
+        moved = session.scalars(select(Resident).where(Resident.name == "何志明")).one()
+        moved.managing_org_id = uuid.UUID(str(district.orgs["changhe-1"]))
+        session.commit()
 
 
 def test_an_import_entry_refused_by_the_database_leaves_nothing_and_the_file_still_loads(
@@ -322,14 +332,14 @@ def test_an_import_entry_refused_by_the_database_leaves_nothing_and_the_file_sti
 ) -> None:
     (tmp_path / "in").mkdir()
     taken_key = _urn()
-    _imported_elsewhere(district, clock, tmp_path, taken_key)
+    _imported_then_moved(district, clock, tmp_path, taken_key)
     stale = _stale_national_id(district, "xixing-1", "1961-04-05", 22)
     urn_b = _urn()
     source = _transaction_file(
         tmp_path / "in" / "station.json",
         [
             _post(_patient("高建平", _national_id("1956-03-04", 51)), urn_b),
-            _post(_hypertension(urn_b), taken_key),  # its source key is another station's
+            _post(_hypertension(urn_b), taken_key),  # its key is the moved resident's
             _post(_hba1c(urn_b), _urn()),
             _post(_patient("林美华", stale), _urn()),  # the stale national ID
             _post(_patient("罗淑芬", _national_id("1968-05-06", 62)), _urn()),
@@ -378,7 +388,7 @@ def test_a_failed_import_entry_keeps_no_reference_mapping_count_or_pending_audit
     district: District, clock: FixedClock, tmp_path: Path
 ) -> None:
     taken_key = _urn()
-    _imported_elsewhere(district, clock, tmp_path, taken_key)
+    _imported_then_moved(district, clock, tmp_path, taken_key)
     actor = actor_at(district.session_factory, Role.FAMILY_DOCTOR, district.orgs["xixing-1"])
     urn_b = _urn()
     entries = [

@@ -662,8 +662,8 @@ def test_the_capability_statement_lists_the_writes_and_the_refusals(doctor: Fhir
 
     def codes(rtype: str) -> set[str]:
         found = {i["code"] for i in by_type[rtype]["interaction"]}
-        assert {"vread", "history-instance"} <= found
-        return found - {"vread", "history-instance"}
+        assert {"vread", "history-instance", "history-type"} <= found
+        return found - {"vread", "history-instance", "history-type"}
 
     for rtype in ("MedicationStatement", "MedicationRequest", "CareTeam", "CarePlan"):
         assert codes(rtype) == {"read", "search-type", "create", "update"}

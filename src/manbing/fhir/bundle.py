@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import uuid
 from collections import ChainMap, Counter
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from urllib.parse import parse_qsl
 from sqlalchemy.exc import DBAPIError
 
 from manbing.domain.errors import DomainError
+from manbing.fhir import source_keys
 from manbing.fhir.codec.common import StructureError, validate_structure
 from manbing.fhir.codec.observation import UnsupportedCode
 from manbing.fhir.errors import FhirError, as_fhir_error, outcome
@@ -339,8 +339,8 @@ def _entry(
             result.matched[rtype] += 1
             return {"response": {"status": "200 OK", "location": f"{rtype}/{existing}"}}
         source_id = resource.get("id")
-        key = source_key(rtype, full_url, resource) if mode is Mode.IMPORT else None
-        written = store.create(rtype, resource, matched=mode is Mode.IMPORT, source_key=key)
+        key = source_keys.source_id(rtype, full_url, resource) if mode is Mode.IMPORT else None
+        written = store.create(rtype, resource, matched=mode is Mode.IMPORT, source_id=key)
         if isinstance(full_url, str):
             ids[full_url] = f"{rtype}/{written.id}"
         if isinstance(source_id, str):
@@ -407,21 +407,6 @@ def _entry(
     )
 
 
-def source_key(rtype: str, full_url: Any, resource: dict[str, Any]) -> str | None:
-    """A stable key of the source record: its urn:uuid or absolute fullUrl, or Type/<uuid id>."""
-    if rtype not in ("Observation", "Condition"):
-        return None
-    if isinstance(full_url, str) and full_url.startswith(("urn:uuid:", "http://", "https://")):
-        return full_url if len(full_url) <= 100 else None
-    raw = resource.get("id")
-    if isinstance(raw, str):
-        try:
-            return f"{rtype}/{uuid.UUID(raw)}"
-        except ValueError:
-            return None
-    return None
-
-
 def _existing(
     store: Store,
     rtype: str,
@@ -445,7 +430,7 @@ def _existing(
             return store.find_practitioner(resource)
         if rtype == "Organization":
             return store.find_organization(resource)
-        key = source_key(rtype, full_url, resource)
+        key = source_keys.source_id(rtype, full_url, resource)
         if key:
-            return store.find_by_source(rtype, key)
+            return store.find_by_source(rtype, key, resource)
     return None

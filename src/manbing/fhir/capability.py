@@ -30,7 +30,7 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
     for rtype in SUPPORTED_TYPES:
         params = [*SEARCH_PARAMS[rtype], "_id", "_lastUpdated"]
         writable = rtype not in READ_ONLY_TYPES
-        codes = ["read", "vread", "history-instance", "search-type"]
+        codes = ["read", "vread", "history-instance", "history-type", "search-type"]
         codes += [
             action
             for action in ("create", "update")
@@ -73,7 +73,11 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Search parameters also accept _count (page size) and _offset.",
+                "documentation": (
+                    "Search parameters also accept _count (page size) and _offset. Type and "
+                    "system _history take _since, _count and _offset and list the versions "
+                    "stored by FHIR writes of the resources the caller may read."
+                ),
                 "security": {
                     "cors": False,
                     "service": [
@@ -99,7 +103,11 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
                     ),
                 },
                 "resource": resources,
-                "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "interaction": [
+                    {"code": "transaction"},
+                    {"code": "batch"},
+                    {"code": "history-system"},
+                ],
                 "operation": [
                     {
                         "name": "export",

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from manbing.fhir import bundle as bundle_ops
-from manbing.fhir import export
+from manbing.fhir import export, history
 from manbing.fhir.auth import Scopes
 from manbing.fhir.capability import capability_statement
 from manbing.fhir.codec.common import instant, load_json
@@ -102,6 +102,15 @@ def _dispatch(request: FhirRequest, context: FhirContext) -> FhirResponse:
         return _operation(request, context, actor, parts)
     if len(parts) == 3 and parts[0] == "Patient" and parts[2] == "$everything":
         return _everything(context, actor, parts[1])
+    if parts == ["_history"] or (len(parts) == 2 and parts[1] == "_history"):
+        if method != "GET":
+            raise FhirError(405, "not-supported", f"{method} is not supported on {request.path!r}")
+        rtype_or_all = parts[0] if len(parts) == 2 else None
+        if rtype_or_all is not None and rtype_or_all not in SUPPORTED_TYPES:
+            raise FhirError(
+                404, "not-supported", f"resource type {rtype_or_all!r} is not supported"
+            )
+        return _type_history(request, context, actor, rtype_or_all)
     if not parts:
         if method != "POST":
             raise FhirError(405, "not-supported", f"{method} on the base is not supported")
@@ -149,24 +158,57 @@ def _history(
             return FhirResponse(200, resource, _version_headers(resource))
         found = store.history(rtype, raw_id)
         uow.commit()
-    entries = []
-    for resource in found:
-        vid = resource["meta"]["versionId"]
-        response: dict[str, str] = {
-            "status": "201 Created" if vid == "1" else "200 OK",
-            "etag": f'W/"{vid}"',
-        }
-        if resource["meta"].get("lastUpdated"):
-            response["lastModified"] = resource["meta"]["lastUpdated"]
-        entries.append(
-            {
-                "fullUrl": f"{context.base_url}/{rtype}/{raw_id}/_history/{vid}",
-                "resource": resource,
-                "request": {"method": "POST" if vid == "1" else "PUT", "url": f"{rtype}/{raw_id}"},
-                "response": response,
-            }
-        )
+    entries = [_history_entry(context.base_url, rtype, raw_id, resource) for resource in found]
     bundle = {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
+    return FhirResponse(200, bundle)
+
+
+def _history_entry(base_url: str, rtype: str, raw_id: str, resource: dict[str, Any]) -> Any:
+    vid = (resource.get("meta") or {}).get("versionId", "1")
+    response: dict[str, str] = {
+        "status": "201 Created" if vid == "1" else "200 OK",
+        "etag": f'W/"{vid}"',
+    }
+    if resource["meta"].get("lastUpdated"):
+        response["lastModified"] = resource["meta"]["lastUpdated"]
+    return {
+        "fullUrl": f"{base_url}/{rtype}/{raw_id}/_history/{vid}",
+        "resource": resource,
+        "request": {"method": "POST" if vid == "1" else "PUT", "url": f"{rtype}/{raw_id}"},
+        "response": response,
+    }
+
+
+def _type_history(
+    request: FhirRequest, context: FhirContext, actor: Actor, rtype: str | None
+) -> FhirResponse:
+    """``[type]/_history`` or ``_history``: the stored versions in the caller's scope."""
+    query = history.parse(request.query)
+    with context.uow() as uow:
+        store = Store(uow.session, actor, context.clock, context.scopes)
+        found = history.page(store, rtype, query)
+        uow.commit()
+    kept = [(k, v) for k, v in request.query if k not in ("_offset", "_count")]
+    kept.append(("_count", str(query.count)))
+    path = f"{context.base_url}/{rtype}/_history" if rtype else f"{context.base_url}/_history"
+
+    def link(relation: str, at: int) -> dict[str, str]:
+        return {"relation": relation, "url": f"{path}?{urlencode([*kept, ('_offset', str(at))])}"}
+
+    links = [link("self", query.offset)]
+    if query.count and query.offset + query.count < found.total:
+        links.append(link("next", query.offset + query.count))
+    if query.offset > 0:
+        links.append(link("previous", max(0, query.offset - query.count)))
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "history",
+        "total": found.total,
+        "link": links,
+        "entry": [
+            _history_entry(context.base_url, t, i, resource) for t, i, resource in found.versions
+        ],
+    }
     return FhirResponse(200, bundle)
 
 

@@ -47,7 +47,7 @@ from manbing.domain.residents import (
     validate_name,
 )
 from manbing.domain.values import Sex
-from manbing.fhir import versions, writes
+from manbing.fhir import source_keys, versions, writes
 from manbing.fhir.auth import Scopes
 from manbing.fhir.codec import condition as condition_codec
 from manbing.fhir.codec import observation as observation_codec
@@ -62,6 +62,7 @@ from manbing.fhir.codec.common import (
     bounded,
     is_valid_id,
     parse_datetime,
+    reference_id,
 )
 from manbing.fhir.errors import FhirError
 from manbing.services import access, audit
@@ -229,7 +230,8 @@ class Store:
         self.bulk = bulk
         self._pending: dict[tuple[AuditAction, uuid.UUID | None], dict[str, list[str]]] = {}
         self._org: Organization | None = None
-        self._residents_in_scope: set[uuid.UUID] = set()
+        # residents checked in scope, with their managing organisation (source keys)
+        self._residents_in_scope: dict[uuid.UUID, uuid.UUID] = {}
         # inside ``savepoint``: how to take back what the entry added to the two above
         self._undo: list[Callable[[], None]] | None = None
         # what ``mark`` compares: statements that may write (less those that only flushed rows
@@ -317,18 +319,25 @@ class Store:
             self._excused += self._writes - self._flush[0]
         self._flush = None
 
-    def _in_scope(self, resident_id: uuid.UUID) -> None:
+    def _in_scope(self, resident_id: uuid.UUID, org_id: uuid.UUID) -> None:
         if resident_id in self._residents_in_scope:
             return
-        self._residents_in_scope.add(resident_id)
+        self._residents_in_scope[resident_id] = org_id
         if self._undo is not None:
-            self._undo.append(lambda: self._residents_in_scope.discard(resident_id))
 
-    def _check_resident(self, raw_id: str) -> None:
+            def forget() -> None:
+                self._residents_in_scope.pop(resident_id, None)
+
+            self._undo.append(forget)
+
+    def _check_resident(self, raw_id: str) -> uuid.UUID:
+        """The resident's managing organisation, if the resident is in scope; else NotFound."""
         resident_id = _uuid(raw_id, "Patient")
-        if resident_id not in self._residents_in_scope:
-            access.get_resident(self.session, self.actor, resident_id)
-            self._in_scope(resident_id)
+        org_id = self._residents_in_scope.get(resident_id)
+        if org_id is None:
+            org_id = access.get_resident(self.session, self.actor, resident_id).managing_org_id
+            self._in_scope(resident_id, org_id)
+        return org_id
 
     def flush_audit(self) -> None:
         for (action, resident_id), by_type in self._pending.items():
@@ -361,7 +370,7 @@ class Store:
         current = self.read(resource_type, raw_id)
         if version == current["meta"]["versionId"]:
             return current
-        self._require_history_access(resource_type)
+        self.require_history_access(resource_type)
         # a version id is a whole number of at most 9 ASCII digits: ``isdigit`` also passes "²",
         # which ``int`` refuses, and a longer number overflows the integer column (500 before)
         found = (
@@ -378,13 +387,24 @@ class Store:
     def history(self, resource_type: str, raw_id: str) -> list[dict[str, Any]]:
         """The versions of one resource, newest first (the current one at the top)."""
         current = self.read(resource_type, raw_id)
-        self._require_history_access(resource_type)
+        self.require_history_access(resource_type)
         stored = versions.history(self.session, resource_type, current["id"])
         if stored and stored[0]["meta"]["versionId"] == current["meta"]["versionId"]:
             stored = stored[1:]
         return [current, *stored]
 
-    def _require_history_access(self, resource_type: str) -> None:
+    def scoped_ids(self, resource_type: str) -> Select[Any]:
+        """The ids of the resources of a type the actor may read (``services/access.py``)."""
+        return self._base(resource_type).with_only_columns(self._id_column(resource_type))
+
+    def id_column(self, resource_type: str) -> Any:
+        return self._id_column(resource_type)
+
+    def audit_history(self, resource_type: str | None, results: int) -> None:
+        entity = f"{resource_type.lower()}_history" if resource_type else "history"
+        self._audit(AuditAction.SEARCH, entity, None, None, {"results": results, "fhir": True})
+
+    def require_history_access(self, resource_type: str) -> None:
         if resource_type == "Patient" and not self._unmasked():
             raise FhirError(
                 403,
@@ -493,14 +513,15 @@ class Store:
         resource: Any,
         *,
         matched: bool = False,
-        source_key: str | None = None,
+        source_id: str | None = None,
     ) -> Written:
         """Create; ``matched`` says the caller already looked for this Patient and found none.
 
-        ``source_key`` (an Observation or Condition's source fullUrl or id) makes a re-import of
-        the same source record find the stored row instead of adding a second one.
+        ``source_id`` (an Observation or Condition's source record, ``source_keys.source_id``) is
+        stored as its source key within the resident's organisation, so a re-import of the same
+        source record finds the stored row instead of adding a second one.
         """
-        written = self._create(resource_type, resource, matched=matched, source_key=source_key)
+        written = self._create(resource_type, resource, matched=matched, source_id=source_id)
         if self.bulk:  # the importer keeps no history (see versions.py)
             return written
         resource_now = versions.record(
@@ -509,15 +530,15 @@ class Store:
         return Written(written.resource_type, written.id, True, resource_now)
 
     def _create(
-        self, resource_type: str, resource: Any, *, matched: bool, source_key: str | None
+        self, resource_type: str, resource: Any, *, matched: bool, source_id: str | None
     ) -> Written:
         self.require_scope(resource_type, "write")
         if resource_type == "Patient":
             return self._create_patient(resource, checked=matched)
         if resource_type == "Observation":
-            return self._create_observation(resource, source_key)
+            return self._create_observation(resource, source_id)
         if resource_type == "Condition":
-            return self._create_condition(resource, source_key)
+            return self._create_condition(resource, source_id)
         if resource_type == "Organization":
             return self._create_organization(resource)
         if resource_type == "Practitioner":
@@ -714,7 +735,7 @@ class Store:
                 )
             )
         self.session.flush()
-        self._in_scope(resident.id)
+        self._in_scope(resident.id, org.id)
         self._audit(AuditAction.CREATE, "resident", resident.id, resident.id, {"fhir": True})
         return Written(
             "Patient", str(resident.id), True, patient_codec.to_fhir(resident, unmasked=True)
@@ -808,12 +829,12 @@ class Store:
             organization_id=self.actor.organization_id,
         )
 
-    def _create_observation(self, resource: Any, source_key: str | None = None) -> Written:
+    def _create_observation(self, resource: Any, source_id: str | None = None) -> Written:
         access.require(self.actor, Permission.WRITE_CLINICAL)
         draft = observation_codec.parse(resource)
-        self._check_resident(draft.subject_id)
+        org_id = self._check_resident(draft.subject_id)
         row = self._observation_row(draft)
-        row.idempotency_key = source_key
+        row.idempotency_key = source_keys.namespaced(org_id, source_id) if source_id else None
         self.session.add(row)
         if not self.bulk:
             self.session.flush()
@@ -860,12 +881,14 @@ class Store:
         row.onset_date, row.abatement_date = draft.onset_date, draft.abatement_date
         row.recorded_date = draft.recorded_date
 
-    def _create_condition(self, resource: Any, source_key: str | None = None) -> Written:
+    def _create_condition(self, resource: Any, source_id: str | None = None) -> Written:
         access.require(self.actor, Permission.WRITE_CLINICAL)
         draft = condition_codec.parse(resource)
-        self._check_resident(draft.subject_id)
+        org_id = self._check_resident(draft.subject_id)
         row = Condition(
-            id=uuid.uuid4(), organization_id=self.actor.organization_id, source_key=source_key
+            id=uuid.uuid4(),
+            organization_id=self.actor.organization_id,
+            source_key=source_keys.namespaced(org_id, source_id) if source_id else None,
         )
         self._apply_condition(row, draft)
         row.created_at = row.updated_at = self.clock.now()
@@ -945,18 +968,29 @@ class Store:
         self._audit(AuditAction.UPDATE, "practitioner", row.id, None, {"fhir": True})
         return Written("Practitioner", raw_id, False, practitioner_codec.to_fhir(row))
 
-    def find_by_source(self, resource_type: str, key: str) -> str | None:
-        """An Observation or Condition already loaded from the same source record."""
+    def find_by_source(self, resource_type: str, source_id: str, resource: Any) -> str | None:
+        """An Observation or Condition already loaded from the same source record.
+
+        Only for a subject in scope (the key's organisation is the subject's): an entry about
+        a resident out of scope finds nothing here and is refused by the create, so it learns
+        nothing of that resident's records.
+        """
+        try:
+            subject = reference_id(resource.get("subject"), "Patient", "subject")
+            org_id = self._check_resident(subject)
+        except (InvalidInput, NotFound):
+            return None
         column = (
             Observation.idempotency_key if resource_type == "Observation" else Condition.source_key
         )
         id_column = self._id_column(resource_type)
+        key = source_keys.namespaced(org_id, source_id)
         found = self.session.scalar(
             self._base(resource_type).with_only_columns(id_column).where(column == key)
         )
-        if found is None and key.startswith(f"{resource_type}/"):
+        if found is None and source_id.startswith(f"{resource_type}/"):
             try:
-                own = uuid.UUID(key.split("/", 1)[1])
+                own = uuid.UUID(source_id.split("/", 1)[1])
             except ValueError:
                 return None
             found = self.session.scalar(
