@@ -35,6 +35,9 @@ from manbing.services.devices import Submission
 
 TOPIC_PREFIX = "manbing/v1/devices"
 TOPIC_FILTER = f"{TOPIC_PREFIX}/+/readings"
+DEAD_LETTER_PREFIX = "manbing/v1/deadletter"
+"""Where the gateway publishes (QoS 1) a reading it cannot store: ``…/deadletter/{serial}``,
+the payload verbatim (ADR 0008). Outside ``TOPIC_FILTER``, so never consumed again by itself."""
 MAX_PAYLOAD_BYTES = 4096
 
 # Printable text only: control characters (NUL above all) cannot be stored in PostgreSQL text.
@@ -56,6 +59,11 @@ Measured = Annotated[float, BeforeValidator(_not_a_boolean)]
 
 def topic_for(serial: str) -> str:
     return f"{TOPIC_PREFIX}/{serial}/readings"
+
+
+def dead_letter_topic(serial: str | None) -> str:
+    """The dead-letter topic of a device (``_`` when the serial is unknown or empty)."""
+    return f"{DEAD_LETTER_PREFIX}/{serial or '_'}"
 
 
 def serial_from_topic(topic: str) -> str | None:
