@@ -191,3 +191,26 @@ def test_an_outage_during_the_split_is_retried_too() -> None:
 )
 def test_which_failures_are_transient(exc: Exception, transient: bool) -> None:
     assert is_transient(exc) is transient
+
+
+def test_a_message_whose_parsing_raises_is_quarantined_and_the_rest_are_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A parser bug (as the RecursionError once was) no longer escapes and stops the gateway."""
+    from manbing.devices import gateway as module
+
+    real = module.submission_from_mqtt
+
+    def parse(topic: str, payload: bytes) -> Submission:
+        if b"explode" in payload:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(topic, payload)
+
+    monkeypatch.setattr(module, "submission_from_mqtt", parse)
+    batch = [_message("BP-1", "m0", 1), _message("BP-1", "explode", 2), _message("BP-1", "m2", 3)]
+    ingest, dead = FakeIngest(), DeadLetters()
+    gateway = _gateway(ingest)
+    asyncio.run(gateway._process(batch, dead))
+    assert ingest.stored == ["m0", "m2"] and ingest.calls == [["m0", "m2"]]
+    assert [m.mid for m, _ in dead.published] == [2] and "RecursionError" in dead.published[0][1]
+    assert gateway.quarantined == 1
