@@ -82,6 +82,9 @@ OTHER_JSON = [
     "Infinity",
     "-Infinity",
     "1e999",
+    "152",  # a number as text: refused as a measured value (the protocol says numbers)
+    "6.1",
+    "１５２",
     "abc",
     "\u0007bell",
     "血压",
@@ -191,7 +194,9 @@ def mutation(draw: st.DrawFn, item: Item, serial: str, *, mqtt: bool) -> Mutatio
             required = path != "values.pulse"
         return Mutation(f"without {path}", _without(path), True if required else None)
     if kind == "extra":
-        name = draw(st.sampled_from(["note", "values_", "Token", "deviceId"]))
+        # a key of ``values`` no reading type has (a typo of pulse was silently dropped)
+        name = draw(st.sampled_from(["note", "values_", "Token", "deviceId", "values.puls",
+                                     "values.sbp2", "values.mg"]))  # fmt: skip
         return Mutation(f"extra {name}", _with(name, 1), True)
     return Mutation("unknown device", _with("device_id", "UNBOUND-0001"), True)
 
@@ -206,7 +211,7 @@ def raw_payloads(item: Item) -> st.SearchStrategy[tuple[str, bytes, bool | None]
         st.integers(0, len(data) - 1).map(
             lambda n: ("flipped byte", data[:n] + bytes([data[n] ^ 0x80]) + data[n + 1 :], None)
         ),
-        st.just(("utf-8 bom", b"\xef\xbb\xbf" + data, None)),
+        st.just(("utf-8 bom", b"\xef\xbb\xbf" + data, False)),  # ignored, as over HTTP
         st.just(("utf-16", text.encode("utf-16"), True)),
         st.just(
             (

@@ -122,3 +122,50 @@ def test_a_body_that_is_not_utf8_json_is_refused_saying_so(client: TestClient) -
     refused = client.post("/api/v1/device-readings", content=body, headers=auth)
     assert refused.status_code == 400
     assert "UTF-8" in refused.json()["error"]["message"]
+
+
+def test_the_body_is_utf8_json_with_an_optional_byte_order_mark_as_over_mqtt(
+    client: TestClient,
+) -> None:
+    """The gateway and the HTTP route read the same bytes the same way (ADR 0008): a leading
+    UTF-8 BOM is ignored (it was refused over MQTT only); other encodings are refused."""
+    resident_id = _patient_resident_id(client)
+    secret = _bind(client, resident_id, "BP-HTTP-BOM")
+    auth = {"Authorization": f"Device BP-HTTP-BOM:{secret}", "content-type": "application/json"}
+    reading = bp_payload("BP-HTTP-BOM", "bom-1", 128, 82, NOW - timedelta(hours=1))
+    text = json.dumps({"readings": [reading]})
+    bom = client.post(
+        "/api/v1/device-readings", content=b"\xef\xbb\xbf" + text.encode(), headers=auth
+    )
+    assert bom.status_code == 200 and bom.json()["accepted"] == 1, bom.text
+    utf16 = json.dumps({"readings": [{**reading, "message_id": "u16"}]}).encode("utf-16")
+    refused = client.post("/api/v1/device-readings", content=utf16, headers=auth)
+    assert 400 <= refused.status_code < 500, refused.text  # its NUL bytes are refused
+    factory = client.app.state.container.session_factory  # type: ignore[attr-defined]
+    with factory() as s:
+        keys = set(s.scalars(select(Observation.idempotency_key)))
+    assert "BP-HTTP-BOM:bom-1" in keys and "BP-HTTP-BOM:u16" not in keys
+
+
+def test_numeric_strings_and_unknown_value_names_are_refused_naming_the_field(
+    client: TestClient,
+) -> None:
+    resident_id = _patient_resident_id(client)
+    secret = _bind(client, resident_id, "BP-HTTP-STR")
+    at = NOW - timedelta(hours=1)
+    good = bp_payload("BP-HTTP-STR", "ok", 128, 82, at)
+    batch = {
+        "readings": [
+            {**good, "message_id": "s", "values": {"sbp": "152", "dbp": 95}},
+            {**good, "message_id": "k", "values": {"sbp": 152, "dbp": 95, "sbp2": 150}},
+            good,
+        ]
+    }
+    auth = {"Authorization": f"Device BP-HTTP-STR:{secret}"}
+    body = client.post("/api/v1/device-readings", json=batch, headers=auth).json()
+    assert body["accepted"] == 1
+    refused = {r["index"]: r for r in body["rejected"]}
+    assert refused[0]["field"] == "values.sbp" and "not a string" in refused[0]["reason_en"]
+    assert "数据格式错误" in refused[0]["reason"]
+    assert refused[1]["field"] == "values.sbp2" and "sbp2" in refused[1]["reason_en"]
+    assert "未知的数值 sbp2" in refused[1]["reason"]

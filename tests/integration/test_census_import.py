@@ -201,3 +201,20 @@ def test_header_names_are_read_without_surrounding_spaces_and_must_not_repeat(
     assert repeated.exit_code == 2 and "population" in repeated.output
     assert "表头" in repeated.output
     assert _stored(district) == [("330108", 2026, "M", 0, None, 3000)]
+
+
+def test_underscores_are_refused_and_full_width_digits_are_read(
+    app: typer.Typer, district: District, backend_url: str, tmp_path: Path
+) -> None:
+    """int() read "3_000" as 3000 and any script's digits; only full-width ones are meant."""
+    census = tmp_path / "c.csv"
+    census.write_text(HEADER + "330108,2026,M,0,,3_000\n330108,2026,F,0,,٢٨٠٠\n", "utf-8")
+    refused = _import(app, census, backend_url)
+    assert refused.exit_code == 1, refused.output
+    assert "line 2: population must be an integer" in refused.output
+    assert "line 3: population must be an integer" in refused.output
+    assert "第2行" in refused.output and _stored(district) == []
+    census.write_text(HEADER + "３３０１０８,２０２６,M,0,,３０００\n", "utf-8")
+    done = _import(app, census, backend_url)
+    assert done.exit_code == 0, done.output
+    assert _stored(district) == [("330108", 2026, "M", 0, None, 3000)]

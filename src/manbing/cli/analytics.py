@@ -385,7 +385,10 @@ def census_import(
     database_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Import a census CSV (UTF-8); the file's (division, year) pairs replace stored figures.
-    One bad row refuses the whole file, listing each problem with its line number."""
+    One bad row refuses the whole file, listing each problem with its line number.
+
+    Numbers are plain integers; full-width digits (３０００, as a Chinese IME types them) are
+    read as 3000, while 3_000, 3,000, 3000.0 and other scripts' digits are refused."""
     try:
         data = file.read_bytes()
     except OSError as exc:

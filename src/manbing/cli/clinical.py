@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -20,6 +19,7 @@ import typer
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
 from manbing.domain.errors import InvalidInput
+from manbing.domain.numbers import NotFinite, parse_decimal
 from manbing.domain.rules import (
     BpTargetProfile,
     CdrsInput,
@@ -272,13 +272,28 @@ def _number(row: dict[str, str | None], column: str, line: int, name: str) -> fl
     text = row.get(column)
     if text is None or not text.strip():
         raise BadInput(f"{name} line {line}: {column}: empty / 第{line}行 {column} 为空")
-    try:
-        value = float(text)
+    try:  # full-width digits are read; "1_000", other scripts' digits are not (domain.numbers)
+        return parse_decimal(text)
+    except NotFinite:  # nan and inf, which count nothing and break int()
+        raise BadInput(
+            f"{name} line {line}: {column}: not a finite number ({text!r})"
+            f" / 第{line}行 {column} 不是有效数字"
+        ) from None
     except ValueError:
-        raise BadInput(f"{name} line {line}: {column}: not a number ({text!r})") from None
-    if not math.isfinite(value):  # nan and inf parse, but count nothing and break int()
-        raise BadInput(f"{name} line {line}: {column}: not a finite number ({text!r})")
-    return value
+        raise BadInput(
+            f"{name} line {line}: {column}: not a number ({text!r}) / 第{line}行 {column} 不是数字"
+        ) from None
+
+
+def _whole(row: dict[str, str | None], column: str, line: int, name: str) -> int:
+    """An age: a whole number (``30.7`` was cut to 30)."""
+    value = _number(row, column, line, name)
+    if not value.is_integer():
+        raise BadInput(
+            f"{name} line {line}: {column}: not a whole number ({value:g})"
+            f" / 第{line}行 {column} 应为整数"
+        )
+    return int(value)
 
 
 def _by_band(
@@ -286,7 +301,7 @@ def _by_band(
 ) -> dict[int, float]:
     by_band: dict[int, float] = {}
     for line, row in rows:
-        by_band[int(_number(row, "age_band_start", line, name))] = _number(row, column, line, name)
+        by_band[_whole(row, "age_band_start", line, name)] = _number(row, column, line, name)
     return by_band
 
 
@@ -296,7 +311,7 @@ def _death_records(rows: list[tuple[int, dict[str, str | None]]]) -> list[tuple[
         icd10 = (row.get("icd10") or "").strip()
         if not icd10:
             raise BadInput(f"deaths line {line}: icd10: empty / 第{line}行 icd10 为空")
-        records.append((int(_number(row, "age", line, "deaths")), icd10))
+        records.append((_whole(row, "age", line, "deaths"), icd10))
     return records
 
 
@@ -313,6 +328,8 @@ def premature_command(
       - rows outside 30-69 or outside I00-I99, C00-C97, E10-E14, J30-J98 are ignored - or
       pre-aggregated four-cause deaths with columns age_band_start (30, 35, ... 65), deaths.
     --population CSV with columns age_band_start, population (mid-year, e.g. 30,100000).
+    Numbers: ASCII or full-width digits (３０ is read as 30); ages are whole numbers;
+    1_000, 1,000 unquoted, nan and inf are refused naming the line.
     Output: probability, percent and the per-band table (deaths, population, rate, q).
     """
     try:

@@ -10,26 +10,43 @@ Exactly-once storage rests on three things:
 3. a redelivered message has the same (device, message id) key, and the insert ignores a key
    already stored.
 
-A malformed message is logged with its reason and acknowledged (redelivering it cannot fix it);
-a database error is retried with back-off and nothing is acknowledged until it succeeds.
+A malformed message is logged with its reason and acknowledged (redelivering it cannot fix it).
+Storage failures are told apart (ADR 0008, "Poison messages"):
+
+- the database being unreachable (``is_transient``: SQLAlchemy ``OperationalError``,
+  ``InterfaceError``, ``DisconnectionError``, pool and socket timeouts) is retried with
+  back-off, forever, and nothing is acknowledged until the batch is stored;
+- any other exception is taken to be caused by the batch's content: the batch is split in
+  halves, recursively, so that the good messages are stored; a single message that still fails
+  is *quarantined* — logged at ERROR, published verbatim to the dead-letter topic
+  (``manbing/v1/deadletter/{serial}``, QoS 1) for an operator to inspect and replay — and
+  acknowledged, so it cannot block the subscription.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from sqlalchemy import exc as sa_exc
 
 from manbing.devices.mqtt_ack import CapturedQueue, ManualAcks
 from manbing.services import devices, messages
 from manbing.services.clock import Clock
-from manbing.services.device_payload import TOPIC_FILTER, submission_from_mqtt
+from manbing.services.device_payload import (
+    TOPIC_FILTER,
+    dead_letter_topic,
+    serial_from_topic,
+    submission_from_mqtt,
+)
+from manbing.services.devices import IngestResult, Rejection, Submission
 from manbing.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("manbing.devices.gateway")
@@ -47,6 +64,29 @@ SUBSCRIBE_TIMEOUT_SECONDS = 300.0
 default 10 s wait could expire behind it, and a reconnect would replay it again (a livelock)."""
 
 
+IngestFn = Callable[[UnitOfWork, Sequence[Submission], Clock], IngestResult]
+"""How a batch is stored (``services.devices.ingest``; tests inject failing ones)."""
+DeadLetterFn = Callable[[aiomqtt.Message, str], Awaitable[None]]
+"""Publishes a quarantined message (with the error text) to the dead-letter topic."""
+
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,  # connection refused or lost, server shutting down, locked, …
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,  # the connection pool's
+    TimeoutError,
+    ConnectionError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when a storage failure says the database is unavailable, not that the data is bad:
+    such a batch is retried as it is until the database is back."""
+    if isinstance(exc, _TRANSIENT):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
     mqtt_url: str
@@ -55,6 +95,9 @@ class GatewayConfig:
     batch_max: int = 5000
     batch_wait_seconds: float = 0.02
     reconnect_seconds: float = 0.5
+    retry_seconds: float = 0.2
+    """First back-off after a transient storage failure (doubling up to ``retry_max_seconds``)."""
+    retry_max_seconds: float = 5.0
 
 
 def broker_address(url: str) -> tuple[str, int, str | None, str | None]:
@@ -106,12 +149,15 @@ class Gateway:
         config: GatewayConfig,
         uow_factory: Callable[[], UnitOfWork],
         clock: Clock,
+        ingest: IngestFn = devices.ingest,
     ) -> None:
         self.config = config
         self.uow_factory = uow_factory
         self.clock = clock
+        self.ingest = ingest
         self.stored = 0
         self.rejected = 0
+        self.quarantined = 0
         self._dispatch_wanted: asyncio.Event | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -176,25 +222,34 @@ class Gateway:
                     if len(batch) >= self.config.batch_max or loop.time() >= deadline:
                         break
                     await asyncio.sleep(0.002)
-                await self._process(batch)
+                await self._process(batch, self._dead_letter_to(client))
                 for message in batch:
                     acks.ack(message)
         finally:
             stopping.cancel()
 
-    async def _process(self, batch: list[aiomqtt.Message]) -> None:
-        submissions = [submission_from_mqtt(str(m.topic), _payload_bytes(m)) for m in batch]
-        delay = 0.2
-        while True:
+    def _dead_letter_to(self, client: aiomqtt.Client) -> DeadLetterFn:
+        mqtt5 = self.config.protocol != "3.1.1"
+
+        async def publish(message: aiomqtt.Message, error: str) -> None:
+            await _dead_letter(client, mqtt5, message, error)
+
+        return publish
+
+    async def _process(self, batch: list[aiomqtt.Message], dead_letter: DeadLetterFn) -> None:
+        """Store a batch; return once every message is stored, rejected or quarantined (so all
+        may be acknowledged). Only a transient failure keeps it here, retrying."""
+        submissions: list[Submission | None] = []
+        for message in batch:
             try:
-                result = await asyncio.to_thread(
-                    devices.ingest, self.uow_factory(), submissions, self.clock
+                submissions.append(
+                    submission_from_mqtt(str(message.topic), _payload_bytes(message))
                 )
-                break
-            except Exception:
-                log.exception("storing a batch of %d readings failed; retrying", len(batch))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            except Exception as exc:  # a parser bug: quarantine the message, keep the others
+                await self._quarantine(message, None, exc, dead_letter)
+                submissions.append(None)
+        parsed = [i for i, sub in enumerate(submissions) if sub is not None]
+        result = await self._store(batch, submissions, parsed, dead_letter)
         for r in result.rejected:
             log.warning(
                 "rejected reading topic=%s message_id=%s decision=%s field=%s reason=%s",
@@ -211,6 +266,127 @@ class Gateway:
         log.debug(
             "batch of %d: %d stored, %d duplicates", len(batch), result.accepted, result.duplicates
         )
+
+    async def _store(
+        self,
+        batch: list[aiomqtt.Message],
+        submissions: list[Submission | None],
+        part: list[int],
+        dead_letter: DeadLetterFn,
+    ) -> IngestResult:
+        """Store the messages ``part`` (indices into ``batch``); rejections carry batch indices.
+
+        A non-transient failure splits the part in halves (each stored in a transaction of its
+        own) until the failing message is alone; that one is quarantined.
+        """
+        if not part:
+            return IngestResult()
+        chosen = [submissions[i] for i in part]
+        try:
+            result = await self._ingest_while_unreachable([s for s in chosen if s is not None])
+        except Exception as exc:
+            if len(part) == 1:
+                await self._quarantine(batch[part[0]], submissions[part[0]], exc, dead_letter)
+                return IngestResult()
+            log.warning(
+                "storing %d readings failed (%s: %s); splitting the batch to find the culprit",
+                len(part),
+                type(exc).__name__,
+                exc,
+            )
+            half = len(part) // 2
+            first = await self._store(batch, submissions, part[:half], dead_letter)
+            second = await self._store(batch, submissions, part[half:], dead_letter)
+            return _merged(first, second)
+        result.rejected = [
+            Rejection(part[r.index], r.message_id, r.decision, r.field, r.reason, r.reason_en)
+            for r in result.rejected
+        ]
+        return result
+
+    async def _ingest_while_unreachable(self, submissions: list[Submission]) -> IngestResult:
+        """Ingest, retrying transient failures with back-off for as long as they last."""
+        delay = self.config.retry_seconds
+        while True:
+            try:
+                return await asyncio.to_thread(
+                    self.ingest, self.uow_factory(), submissions, self.clock
+                )
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.exception(
+                    "storing a batch of %d readings failed (database unavailable?); retrying",
+                    len(submissions),
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.retry_max_seconds)
+
+    async def _quarantine(
+        self,
+        message: aiomqtt.Message,
+        submission: Submission | None,
+        exc: Exception,
+        dead_letter: DeadLetterFn,
+    ) -> None:
+        """Log a message that cannot be stored, publish it to the dead-letter topic (the
+        caller then acknowledges it)."""
+        message_id = None
+        if submission is not None:
+            message_id = submission.raw.message_id if submission.raw else submission.message_id
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        log.error(
+            "quarantined reading topic=%s message_id=%s mqtt_mid=%s error=%s; published to %s",
+            message.topic,
+            message_id,
+            message.mid,
+            error,
+            dead_letter_topic(serial_from_topic(str(message.topic))),
+            exc_info=exc,
+        )
+        await dead_letter(message, error)
+        self.quarantined += 1
+
+
+def _merged(a: IngestResult, b: IngestResult) -> IngestResult:
+    return IngestResult(
+        accepted=a.accepted + b.accepted,
+        duplicates=a.duplicates + b.duplicates,
+        rejected=a.rejected + b.rejected,
+        alerts=a.alerts + b.alerts,
+        accepted_keys=sorted(a.accepted_keys + b.accepted_keys),
+    )
+
+
+async def _dead_letter(
+    client: aiomqtt.Client, mqtt5: bool, message: aiomqtt.Message, error: str
+) -> None:
+    """Publish the payload as received (QoS 1, waiting for the broker's PUBACK); over MQTT 5
+    the original topic and the error travel as user properties."""
+    topic = str(message.topic)
+    properties = None
+    if mqtt5:
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.UserProperty = [
+            ("original_topic", _property_text(topic)),
+            ("error", _property_text(error)),
+        ]
+    await client.publish(
+        dead_letter_topic(serial_from_topic(topic)),
+        _payload_bytes(message),
+        qos=1,
+        properties=properties,
+    )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def _property_text(text: str, limit: int = 500) -> str:
+    """Text a broker accepts in a user property: Mosquitto drops the connection on control
+    characters (an exception text has line breaks) and invalid UTF-8 (lone surrogates)."""
+    clean = _CONTROL.sub(" ", text[:limit])
+    return clean.encode("utf-8", "replace").decode()
 
 
 def _payload_bytes(message: aiomqtt.Message) -> bytes:

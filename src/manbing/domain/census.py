@@ -6,6 +6,10 @@ residents × prevalence). Figures come from the census (第七次全国人口普
 bureau's yearly 常住人口 estimate, by sex and age group (typically 5-year groups, the last one
 open: "85+").
 
+Numbers (codes, years, ages, counts) are plain integers, read by ``domain.numbers``: full-width
+digits typed in a Chinese IME (``３０００``) are read as ASCII; ``3_000``, ``3,000``, ``3000.0`` and
+other scripts' digits are refused.
+
 A row is one (division, year, sex, age group); groups of one division, year and sex must not
 overlap. A group straddling an age limit (15–19 for "adults ≥ 18") is split in proportion to the
 years on each side (``share_at_or_above``), assuming single years of age are equally populated
@@ -19,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from manbing.domain.errors import InvalidInput
+from manbing.domain.numbers import number_text, parse_integer
 from manbing.domain.values import Sex
 
 CSV_COLUMNS = ("division_code", "year", "sex", "age_from", "age_to", "population")
@@ -40,8 +45,8 @@ class CensusRow:
 
 def _integer(raw: str | None, field: str, label: str, low: int, high: int) -> int:
     text = (raw or "").strip()
-    try:
-        value = int(text)
+    try:  # "３０００" is read (a Chinese IME's full-width digits); "3_000", "3,000" are not
+        value = parse_integer(text)
     except ValueError as exc:
         raise InvalidInput(
             field, f"{label}必须是整数（{text!r}）", f"{field} must be an integer, got {text!r}"
@@ -57,12 +62,17 @@ def _integer(raw: str | None, field: str, label: str, low: int, high: int) -> in
 
 def is_county_code(code: str) -> bool:
     """A GB/T 2260 county-level code: 6 digits, not a province (xx0000) or city (xxxx00)."""
-    return len(code) == COUNTY_CODE_LENGTH and code.isdigit() and not code.endswith("00")
+    return (
+        len(code) == COUNTY_CODE_LENGTH
+        and code.isascii()  # str.isdigit() is also true of "²" and "３"
+        and code.isdigit()
+        and not code.endswith("00")
+    )
 
 
 def parse_row(raw: Mapping[str, str | None]) -> CensusRow:
     """One CSV row (columns ``CSV_COLUMNS``; sex M/F or 男/女; age_to empty for an open group)."""
-    code = (raw.get("division_code") or "").strip()
+    code = number_text(raw.get("division_code") or "")  # full-width digits read as ASCII
     if not is_county_code(code):
         raise InvalidInput(
             "division_code",

@@ -114,6 +114,27 @@ def _value(raw: RawReading, name: str) -> float:
     return float(value)
 
 
+VALUE_NAMES: dict[MeasurementType, tuple[str, ...]] = {
+    MeasurementType.BLOOD_PRESSURE: ("sbp", "dbp", "pulse"),
+    MeasurementType.GLUCOSE: ("glucose",),
+}
+"""The keys ``values`` may hold per reading type; any other is refused, not ignored."""
+
+
+def _refuse_unknown_values(raw: RawReading) -> None:
+    allowed = VALUE_NAMES[raw.type]
+    unknown = sorted(name for name in raw.values if name not in allowed)
+    if unknown:
+        # the key was sent by the device: echo it as valid UTF-8 (a lone surrogate is not)
+        name = unknown[0].encode("utf-8", "backslashreplace").decode()
+        expected = ", ".join(allowed)
+        raise InvalidInput(
+            f"values.{name}",
+            f"未知的数值 {name}（{raw.type.value} 读数只接受 {expected}）",
+            f"values.{name} is not a {raw.type.value} value (expected {expected})",
+        )
+
+
 def normalise(raw: RawReading, received_at: datetime) -> NormalisedReading:
     """Check and convert a raw reading; raise ``InvalidInput`` with the reason."""
     if not raw.message_id or len(raw.message_id) > MAX_MESSAGE_ID:
@@ -133,6 +154,7 @@ def normalise(raw: RawReading, received_at: datetime) -> NormalisedReading:
         raise StaleReading(
             "measured_at", "测量时间过早（超过30天）", "measured_at is more than 30 days old"
         )
+    _refuse_unknown_values(raw)
     measurements: list[HomeMeasurement] = []
     if raw.type is MeasurementType.BLOOD_PRESSURE:
         unit = _unit(raw, "sbp", "mmHg")

@@ -35,7 +35,11 @@ from manbing.services.devices import Submission
 
 TOPIC_PREFIX = "manbing/v1/devices"
 TOPIC_FILTER = f"{TOPIC_PREFIX}/+/readings"
+DEAD_LETTER_PREFIX = "manbing/v1/deadletter"
+"""Where the gateway publishes (QoS 1) a reading it cannot store: ``…/deadletter/{serial}``,
+the payload verbatim (ADR 0008). Outside ``TOPIC_FILTER``, so never consumed again by itself."""
 MAX_PAYLOAD_BYTES = 4096
+UTF8_BOM = b"\xef\xbb\xbf"
 
 # Printable text only: control characters (NUL above all) cannot be stored in PostgreSQL text.
 Printable16 = Annotated[str, StringConstraints(max_length=16, pattern=r"^[^\x00-\x1f]*$")]
@@ -44,18 +48,27 @@ Serial = Annotated[
 ]
 
 
-def _not_a_boolean(value: Any) -> Any:
-    # pydantic reads true/false as 1.0/0.0: a glucose of `true` became 1.0 mmol/L and an alert
+def _a_json_number(value: Any) -> Any:
+    # pydantic reads true/false as 1.0/0.0 (a glucose of `true` became 1.0 mmol/L and an alert)
+    # and "152" as 152.0; the protocol says numbers (ADR 0008), and a device sending strings
+    # has a bug worth seeing rather than a reading worth guessing
     if isinstance(value, bool):
         raise ValueError("a measured value must be a number, not true/false")
+    if isinstance(value, str):
+        raise ValueError("a measured value must be a JSON number, not a string")
     return value
 
 
-Measured = Annotated[float, BeforeValidator(_not_a_boolean)]
+Measured = Annotated[float, BeforeValidator(_a_json_number)]
 
 
 def topic_for(serial: str) -> str:
     return f"{TOPIC_PREFIX}/{serial}/readings"
+
+
+def dead_letter_topic(serial: str | None) -> str:
+    """The dead-letter topic of a device (``_`` when the serial is unknown or empty)."""
+    return f"{DEAD_LETTER_PREFIX}/{serial or '_'}"
 
 
 def serial_from_topic(topic: str) -> str | None:
@@ -153,6 +166,8 @@ def submission_from_mqtt(topic: str, payload: bytes) -> Submission:
     if len(payload) > MAX_PAYLOAD_BYTES:
         err = InvalidInput("payload", "数据过大", f"payload larger than {MAX_PAYLOAD_BYTES} bytes")
         return Submission(None, None, err)
+    if payload.startswith(UTF8_BOM):  # ignored, as over HTTP (RFC 8259 §8.1; ADR 0008)
+        payload = payload[len(UTF8_BOM) :]
     try:
         parsed = ReadingPayload.model_validate_json(payload)
     except ValidationError as exc:

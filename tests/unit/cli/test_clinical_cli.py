@@ -213,6 +213,11 @@ def test_mortality_premature_bad_icd10_exits_2(app: typer.Typer, tmp_path: Path)
         ("age,icd10\n50,脑梗死\n".encode("gbk"), "not UTF-8"),  # was UnicodeDecodeError
         (b"age,icd10\n40,I21.9\n50," + b"I" * 200_000 + b"\n", "line 3: cannot be read"),
         (b"age,icd10\n40,I21.9\n\n50\n", "line 4: icd10: empty"),  # was AttributeError
+        (b"age,icd10\n4_0,I21.9\n", "line 2: age: not a number"),  # int(float()) read 40
+        ("age,icd10\n٤٠,I21.9\n".encode(), "line 2: age: not a number"),
+        (b"age,icd10\n40.5,I21.9\n", "line 2: age: not a whole number"),  # was cut to 40
+        (b"age_band_start,deaths\n30,1_000\n", "deaths: not a number"),
+        (b"age_band_start,deaths\n30.5,10\n", "age_band_start: not a whole number"),
     ],
 )
 def test_mortality_premature_bad_csv_exits_2_naming_the_problem(
@@ -224,3 +229,19 @@ def test_mortality_premature_bad_csv_exits_2_naming_the_problem(
     result = runner.invoke(app, [*args, "--population", str(_population(tmp_path))])
     assert result.exit_code == 2, (result.exception, result.output)
     assert says in result.stderr
+
+
+def test_mortality_premature_reads_full_width_digits(app: typer.Typer, tmp_path: Path) -> None:
+    """A count typed in a Chinese IME's full-width mode is read, as in the census and forms."""
+    plain, wide = tmp_path / "plain.csv", tmp_path / "wide.csv"
+    plain.write_text("age,icd10\n40,I21.9\n55,E11.9\n")
+    wide.write_text("age,icd10\n４０,I21.9\n５５,E11.9\n", encoding="utf-8")
+    population = str(_population(tmp_path))
+    answers = [
+        runner.invoke(
+            app, ["mortality", "premature", "--deaths", str(p), "--population", population]
+        )
+        for p in (plain, wide)
+    ]
+    assert [a.exit_code for a in answers] == [0, 0], answers[1].output
+    assert answers[0].stdout == answers[1].stdout

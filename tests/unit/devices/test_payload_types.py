@@ -75,3 +75,27 @@ def test_deeply_nested_json_is_a_rejected_message_not_an_exception(payload: byte
     sub = submission_from_mqtt(topic_for("BP-1"), payload)
     assert sub.raw is None and sub.error is not None
     assert sub.error.field == "payload"
+
+
+@pytest.mark.parametrize("value", ["152", "152.0", " 152", "1_52", "１５２", "nan"])
+def test_a_numeric_string_is_not_a_measured_value(value: str) -> None:
+    body = {**BP, "values": {"sbp": value, "dbp": 90}}
+    for sub in (
+        submission_from_item(body, "BP-1", "secret"),
+        submission_from_mqtt(topic_for("BP-1"), json.dumps(body).encode()),
+    ):
+        assert sub.raw is None and sub.error is not None
+        assert sub.error.field == "values.sbp"
+        assert "数据格式错误" in sub.error.message
+        assert "a JSON number, not a string" in sub.error.message_en
+
+
+def test_a_utf8_byte_order_mark_is_ignored_over_mqtt_as_over_http() -> None:
+    payload = b"\xef\xbb\xbf" + json.dumps(BP).encode()
+    sub = submission_from_mqtt(topic_for("BP-1"), payload)
+    assert sub.error is None and sub.raw is not None and sub.raw.values["sbp"] == 150
+    assert submission_from_item(json.loads(payload), "BP-1", "secret").raw == sub.raw
+    # only one mark, and only at the start
+    for bad in (b"\xef\xbb\xbf" + payload, json.dumps(BP).encode() + b"\xef\xbb\xbf"):
+        again = submission_from_mqtt(topic_for("BP-1"), bad)
+        assert again.raw is None and again.error is not None and again.error.field == "payload"

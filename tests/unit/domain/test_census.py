@@ -28,6 +28,14 @@ def test_a_row_parses_with_chinese_sex_and_an_open_group() -> None:
     )
 
 
+def test_full_width_digits_typed_in_a_chinese_ime_are_read() -> None:
+    row = parse_row(
+        _raw(division_code="３３０１０８", year="２０２５", age_from="１５", age_to="１９",
+             population=" ３０００ ")
+    )  # fmt: skip
+    assert row == CensusRow("330108", 2025, Sex.MALE, 15, 19, 3000)
+
+
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
@@ -39,6 +47,11 @@ def test_a_row_parses_with_chinese_sex_and_an_open_group() -> None:
         ("age_from", "-1", "起始年龄"),
         ("age_to", "10", "小于"),
         ("population", "1.5", "整数"),
+        ("population", "3_000", "整数"),  # int() read it as 3000
+        ("population", "٣٠٠٠", "整数"),  # Arabic-Indic digits: int() read them too
+        ("age_from", "1_5", "整数"),
+        ("year", "2_025", "整数"),
+        ("division_code", "33010²", "县级"),  # "²".isdigit() is true
         ("population", "-3", "人口数"),
     ],
 )

@@ -145,3 +145,24 @@ def test_far_but_representable_device_times_are_kept_as_a_skewed_clock():
     assert future.clock_skew  # ADR 0008: a future measurement time is flagged, not refused
     early = datetime.fromisoformat("0001-01-01T00:00:00+14:00")  # never stored: only compared
     assert normalise(_bp(120, 80, sent_at=early), NOW).clock_skew
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (_bp(150, 92, extra={"puls": 70}), "values.puls"),  # a typo was silently dropped
+        (_bp(150, 92, extra={"glucose": 6.1}), "values.glucose"),
+        (
+            RawReading("GM-1", "g1", NOW, MeasurementType.GLUCOSE, {"glucose": 6.1, "sbp": 1}, {}),
+            "values.sbp",
+        ),
+        (_bp(150, 92, extra={"\ud800": 1}), "values.\\ud800"),  # echoed as valid UTF-8
+    ],
+)
+def test_an_unknown_value_name_is_refused_naming_it(raw: RawReading, field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        normalise(raw, NOW)
+    assert refused.value.field == field
+    name = field.removeprefix("values.")
+    assert f"未知的数值 {name}" in refused.value.message and name in refused.value.message_en
+    refused.value.message.encode()  # no lone surrogate left

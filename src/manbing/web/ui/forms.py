@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 from starlette.datastructures import FormData
 
 from manbing.domain.errors import InvalidInput
+from manbing.domain.numbers import NotFinite, parse_decimal
 
 
 def text(form: FormData, name: str) -> str:
@@ -20,13 +20,14 @@ def optional_number(form: FormData, name: str, label: str) -> float | None:
     raw = text(form, name)
     if not raw:
         return None
-    try:
-        value = float(raw)
+    try:  # full-width digits are read; "1_000", "nan", "inf", "1e999" are not (domain.numbers)
+        return parse_decimal(raw)
+    except NotFinite:
+        raise InvalidInput(
+            name, f"{label}应为有效数字", f"{name} must be a finite number"
+        ) from None
     except ValueError:
         raise InvalidInput(name, f"{label}应为数字", f"{name} must be a number") from None
-    if not math.isfinite(value):  # "nan", "inf", "1e999": float() takes them, no rule can
-        raise InvalidInput(name, f"{label}应为有效数字", f"{name} must be a finite number")
-    return value
 
 
 def required_number(form: FormData, name: str, label: str) -> float:
