@@ -13,8 +13,9 @@ Exactly-once storage rests on three things:
 A malformed message is logged with its reason and acknowledged (redelivering it cannot fix it).
 Storage failures are told apart (ADR 0008, "Poison messages"):
 
-- the database being unreachable (``is_transient``: SQLAlchemy ``OperationalError``,
-  ``InterfaceError``, ``DisconnectionError``, pool and socket timeouts) is retried with
+- the database being unreachable or unusable (``is_transient``: SQLAlchemy ``OperationalError``,
+  ``InterfaceError``, ``DisconnectionError``, pool and socket timeouts, and PostgreSQL errors
+  such as an undefined table after a missed migration) is retried with
   back-off, forever, and nothing is acknowledged until the batch is stored;
 - any other exception is taken to be caused by the batch's content: the batch is split in
   halves, recursively, so that the good messages are stored; a single message that still fails
@@ -79,12 +80,24 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+_DEPLOYMENT_SQLSTATE_CLASSES = frozenset({"08", "28", "3D", "3F", "42", "53", "57", "58"})
+"""SQLSTATE classes that say the database or its schema is not usable (connection, login,
+missing database or schema, undefined table or column, no privilege, disk full, shut down):
+every message would fail alike, so quarantining would empty the stream into the dead-letter
+topic. Such a batch waits for the operator's fix like an outage."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """True when a storage failure says the database is unavailable, not that the data is bad:
     such a batch is retried as it is until the database is back."""
     if isinstance(exc, _TRANSIENT):
         return True
-    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate[:2] in _DEPLOYMENT_SQLSTATE_CLASSES:
+        return True
+    return exc.connection_invalidated
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 
 import aiomqtt
 import pytest
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 
 from manbing.devices.gateway import Gateway, GatewayConfig, is_transient
 from manbing.domain.ingestion import Decision
@@ -176,6 +182,14 @@ def test_an_outage_during_the_split_is_retried_too() -> None:
     assert [m.mid for m, _ in dead.published] == [3]
 
 
+class _PgError(Exception):
+    """A driver error carrying a SQLSTATE, as psycopg's do."""
+
+    def __init__(self, sqlstate: str, text: str) -> None:
+        super().__init__(text)
+        self.sqlstate = sqlstate
+
+
 @pytest.mark.parametrize(
     ("exc", "transient"),
     [
@@ -187,6 +201,12 @@ def test_an_outage_during_the_split_is_retried_too() -> None:
         (DataError("INSERT", {}, ValueError("numeric field overflow")), False),
         (ValueError("a bug"), False),
         (TypeError("a bug"), False),
+        # a schema the gateway cannot use (migration not run) fails every message alike
+        (ProgrammingError("INSERT", {}, _PgError("42P01", "undefined table")), True),
+        (ProgrammingError("INSERT", {}, _PgError("42501", "permission denied")), True),
+        # a value the database refuses is the message's own fault
+        (DataError("INSERT", {}, _PgError("22003", "numeric value out of range")), False),
+        (ProgrammingError("INSERT", {}, TypeError("cannot adapt type 'dict'")), False),
     ],
 )
 def test_which_failures_are_transient(exc: Exception, transient: bool) -> None:
