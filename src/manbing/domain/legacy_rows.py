@@ -248,7 +248,7 @@ def _keys(c: _Cells, today: date) -> tuple[str | None, str | None]:
         and id_number is None
         and not any(e.column in ("record_no", "id_number") for e in c.errors)
     ):
-        c.errors.append(CellError("id_number", "档案编号和身份证号至少填一项",
+        c.errors.append(CellError("", "档案编号和身份证号至少填一项",
                                   "a record number or an ID number is required"))  # fmt: skip
     return record_no, id_number
 
@@ -288,7 +288,7 @@ def parse_resident(cells: Mapping[str, str], today: date) -> ResidentRow:
     if (
         row.id_number is None
         and row.birth_date is None
-        and "birth_date" not in {e.column for e in c.errors}
+        and not {"birth_date", "id_number"} & {e.column for e in c.errors}
     ):
         c.errors.append(CellError("birth_date", "无身份证号时必须填写出生日期",
                                   "birth date is required without an ID number"))  # fmt: skip

@@ -20,6 +20,7 @@ from manbing.db.models import Organization, Resident
 from manbing.domain.errors import InvalidInput
 from manbing.domain.legacy_columns import REQUIRED_VISIT, VISIT_COLUMNS
 from manbing.domain.legacy_rows import VisitRow, parse_date, parse_visit
+from manbing.domain.rules import FollowupClass
 from manbing.services import followups
 from manbing.services.actor import Actor
 from manbing.services.clock import Clock
@@ -99,7 +100,8 @@ class _Visits:
         recorded = followups.record_in(session, self.actor, data, self.clock)
         note = ""
         if recorded.classification:
-            note = f"随访分类 {recorded.classification}"
+            label = FollowupClass(recorded.classification).label_zh
+            note = f"此次随访分类：{label}"
             if recorded.next_visit_date:
                 note += f"，下次随访 {recorded.next_visit_date.isoformat()}"
             if recorded.refer:

@@ -1,0 +1,104 @@
+"""Generated legacy exports (arbitrary cells, encodings, .xlsx, broken bytes), on both back-ends.
+
+Whatever the cells hold, the import either refuses the file whole (``UnreadableFile``, nothing
+stored) or answers every data row with an outcome: an error names its row number as the operator
+sees it, and a dry run stores nothing. Never another exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from manbing.services.clock import FixedClock
+from manbing.services.legacy_followups import import_followups
+from manbing.services.legacy_import import Options, Outcome
+from manbing.services.legacy_residents import import_residents
+from manbing.services.tabular import UnreadableFile
+from manbing.services.unit_of_work import UnitOfWork
+from tests.conftest import NOW
+from tests.device_fuzz import EXAMPLES
+from tests.legacy_files import RESIDENT_HEADER, STATION, VISIT_HEADER, counts, csv_bytes, xlsx_bytes
+
+SPICY = ["", " ", "是", "否", "男", "女", "#N/A", "=A1", "1e400", "nan", "-0", "0", "2026-02-29",
+         "2024-02-29", "19700101", "330108195603140019", "13800000001", "高血压，糖尿病", "150/95",
+         "9" * 600, "\x00", "\ud800", "１２０", "\u3000", "2026-11-25", "A0001", "张三\n李四"]  # fmt: skip
+cells = st.one_of(st.sampled_from(SPICY), st.text(max_size=30))
+
+
+@st.composite
+def files(draw: st.DrawFn) -> tuple[str, bytes, set[int]]:
+    """(kind, bytes, data rows (file row numbers) left valid; empty for unknown layouts)."""
+    kind = draw(st.sampled_from(["residents", "followups"]))
+    header = list(RESIDENT_HEADER if kind == "residents" else VISIT_HEADER)
+    if draw(st.booleans()):
+        header = draw(st.permutations(header))
+    valid = dict(zip(RESIDENT_HEADER, ["F1", "测试", "男", "1970-01-01", "", "", "", "", "是",
+                                       "", ""], strict=True))  # fmt: skip
+    rows, mutated = [], set()
+    for n in range(draw(st.integers(1, 6))):
+        row = [f"F{n}" if h == "档案编号" else valid.get(h, "") for h in header]
+        for i in draw(st.sets(st.integers(0, len(header) - 1), max_size=3)):
+            row[i] = draw(cells)
+            mutated.add(n)
+        rows.append(row)
+    form = draw(st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "xlsx", "bytes"]))
+    if form == "bytes":
+        return kind, draw(st.binary(max_size=400)), set()
+    if form == "xlsx":
+        clean = [[c.encode("utf-8", "ignore").decode() for c in r] for r in rows]
+        clean = [["".join(ch for ch in c if ch >= " ") for c in r] for r in clean]
+        return kind, xlsx_bytes([header, *clean]), _valid(kind, rows, mutated)
+    text_rows = [[c.encode("utf-8", "ignore").decode() for c in r] for r in rows]
+    encoding = "utf-8" if form == "utf-8-sig" else form
+    try:
+        data = csv_bytes([header, *text_rows], encoding=encoding, bom=form == "utf-8-sig")
+    except UnicodeEncodeError:
+        data = csv_bytes([header, *text_rows], bom=True)
+    return kind, data, _valid(kind, rows, mutated)
+
+
+def _valid(kind: str, rows: list[list[str]], mutated: set[int]) -> set[int]:
+    """Residents rows left as the valid template: their file row numbers (no quoted line
+    breaks before them, i.e. row n + 2)."""
+    if kind != "residents" or any("\n" in c or "\r" in c for r in rows for c in r):
+        return set()
+    return {n + 2 for n in range(len(rows)) if n not in mutated}
+
+
+def test_no_generated_export_breaks_the_import(district: Any, uow: UnitOfWork) -> None:
+    clock = FixedClock(NOW)
+
+    @settings(
+        max_examples=max(20, EXAMPLES // 3),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=files(), dry_run=st.booleans())
+    def run(case: tuple[str, bytes, set[int]], dry_run: bool) -> None:
+        kind, data, valid = case
+        importer = import_residents if kind == "residents" else import_followups
+        before = counts(district.session_factory)
+        try:
+            report = importer(uow, clock, data, Options(STATION, "fuzz", dry_run=dry_run))
+        except UnreadableFile as exc:
+            assert exc.message and exc.message_en
+            assert counts(district.session_factory) == before
+            return
+        lines = [r.line for r in report.rows]
+        assert len(lines) == len(set(lines)) and all(n >= 2 for n in lines)
+        for row in report.rows:
+            assert isinstance(row.outcome, Outcome)
+            if row.outcome is Outcome.ERROR:
+                assert row.problems and all(p.message and p.message_en for p in row.problems)
+                assert f"第{row.line}行" in row.problems[0].zh(row.line)
+        by_line = {r.line: r for r in report.rows}
+        for line in valid:
+            assert by_line[line].outcome is not Outcome.ERROR, by_line[line]
+        if dry_run:
+            assert counts(district.session_factory) == before
+
+    run()
