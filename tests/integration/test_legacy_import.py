@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -313,3 +314,18 @@ def test_gbk_and_xlsx_files_import_like_utf8(
         (3, Outcome.CREATED), (4, Outcome.CREATED), (5, Outcome.CREATED)
     ]  # fmt: skip
     assert _by_name(district.session_factory, "张建国").phone == "13800000001"
+
+
+def _example(repo_root: Path, name: str) -> bytes:
+    text = (repo_root / "docs" / "legacy-import.md").read_text("utf-8")
+    block = text.split(f"Example (`{name}`):", 1)[1].split("```", 2)[1]
+    return block.strip().encode("utf-8")
+
+
+def test_the_documented_example_files_import(
+    district: Any, uow: UnitOfWork, clock: FixedClock, repo_root: Path
+) -> None:
+    people = _import(uow, clock, _example(repo_root, "居民.csv"))
+    assert [r.outcome for r in people.rows] == [Outcome.CREATED] * 2, people.rows
+    visits = _visits(uow, clock, _example(repo_root, "随访.csv"))
+    assert [r.outcome for r in visits.rows] == [Outcome.ADDED] * 2, visits.rows
