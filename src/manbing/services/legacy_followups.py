@@ -43,8 +43,8 @@ def import_followups(uow: UnitOfWork, clock: Clock, data: bytes, options: Option
     """Import (or with ``options.dry_run`` only check) a follow-ups file."""
     sheet = read(data, VISIT_COLUMNS, REQUIRED_VISIT)
 
-    def handler(session: Session, actor: Actor, org: Organization) -> _Visits:
-        return _Visits(session, actor, clock, options.source)
+    def handler(session: Session, actor: Actor, _org: Organization, source: str) -> _Visits:
+        return _Visits(session, actor, clock, source)
 
     return run(uow, clock, sheet, options, "followups", handler, order=in_date_order)
 

@@ -132,15 +132,11 @@ class Sheet:
 
 @dataclass(frozen=True)
 class Options:
-    org_code: str
+    org_code: str  # "" with ``actor``: the actor's own organisation
     source_system: str | None = None  # default: the organisation code
     dry_run: bool = False
     username: str | None = None  # act as this account; else the org's import service account
     actor: Actor | None = None  # a signed-in user (the web upload)
-
-    @property
-    def source(self) -> str:
-        return self.source_system or self.org_code
 
 
 def source_system_uri(source: str) -> str:
@@ -149,7 +145,7 @@ def source_system_uri(source: str) -> str:
 
 
 def check_source(source: str) -> str:
-    if not _SOURCE.match(source):
+    if not _SOURCE.fullmatch(source):
         raise InvalidInput(
             "source_system",
             "来源系统名称只能含字母、数字、点、横线和下划线（最多40个字符）",
@@ -242,9 +238,17 @@ def _data_rows(
 
 def acting_for(session: Session, options: Options, clock: Clock) -> tuple[Actor, Organization]:
     """The actor of an import and the organisation that will manage its residents."""
-    org = session.scalars(
-        select(Organization).where(Organization.code == options.org_code)
-    ).one_or_none()
+    for text in (options.org_code, options.username or ""):
+        if len(text) > 64 or any(not ch.isprintable() for ch in text):
+            raise NotFound(
+                "机构编码或账号不存在", f"no such organisation or account: {text[:64]!r}"
+            )
+    if not options.org_code and options.actor is not None and options.actor.organization_id:
+        org = session.get(Organization, options.actor.organization_id)  # the user's own
+    else:
+        org = session.scalars(
+            select(Organization).where(Organization.code == options.org_code)
+        ).one_or_none()
     if org is None:
         raise NotFound("机构编码不存在", f"no organisation with code {options.org_code!r}")
     if options.actor is not None:
@@ -289,12 +293,16 @@ def run(
     sheet: Sheet,
     options: Options,
     kind: str,
-    make_handler: Callable[[Session, Actor, Organization], RowHandler],
+    make_handler: Callable[[Session, Actor, Organization, str], RowHandler],
     order: Callable[[list[tuple[int, dict[str, str]]]], list[tuple[int, dict[str, str]]]]
     | None = None,
 ) -> Report:
-    """Run every row in a savepoint of one transaction; commit unless a dry run."""
-    check_source(options.source)
+    """Run every row in a savepoint of one transaction; commit unless a dry run.
+
+    ``make_handler`` gets the session, the actor, the organisation and the source system's name
+    (by default the organisation's code)."""
+    if options.source_system is not None:
+        check_source(options.source_system)
     report = Report(kind, options.dry_run, ignored_columns=sheet.header.ignored)
     report.rows += [
         RowResult(e.line, Outcome.ERROR, problems=[Problem("", e.message, e.message_en)])
@@ -304,7 +312,8 @@ def run(
         session = uow.session
         begin_sqlite_write(session.connection())
         actor, org = acting_for(session, options, clock)
-        handle = make_handler(session, actor, org)
+        source = check_source(options.source_system or org.code)
+        handle = make_handler(session, actor, org, source)
         for line, cells in order(sheet.rows) if order else sheet.rows:
             report.rows.append(_one_row(session, sheet, handle, line, cells))
         report.rows.sort(key=lambda r: r.line)
@@ -317,7 +326,7 @@ def run(
                 at=clock.now(),
                 detail={
                     "org": org.code,
-                    "source_system": options.source,
+                    "source_system": source,
                     "rows": len(report.rows),
                     **{o.value: n for o, n in report.counts.items()},
                 },

@@ -42,8 +42,8 @@ def import_residents(uow: UnitOfWork, clock: Clock, data: bytes, options: Option
     """Import (or with ``options.dry_run`` only check) a residents file."""
     sheet = read(data, RESIDENT_COLUMNS, REQUIRED_RESIDENT)
 
-    def handler(session: Session, actor: Actor, org: Organization) -> _Rows:
-        return _Rows(session, actor, org, clock, source_system_uri(options.source))
+    def handler(session: Session, actor: Actor, org: Organization, source: str) -> _Rows:
+        return _Rows(session, actor, org, clock, source_system_uri(source))
 
     return run(uow, clock, sheet, options, "residents", handler)
 
