@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from manbing.db.models import Enrolment, FollowUp, Resident, ResidentIdentifier
 from manbing.db.models.residents import NATIONAL_ID_SYSTEM
+from manbing.domain.errors import InvalidInput
 from manbing.domain.organisations import Role
 from manbing.domain.programmes import Programme
 from manbing.domain.values import Sex
@@ -271,6 +272,10 @@ def test_a_file_for_one_organisation_cannot_touch_another_ones_residents(
     visits = [VISIT_HEADER, [ZHANG, "", "", "2026-10-10", "门诊", "150", "95", "", "", "", "", ""]]
     other = _visits(uow, clock, csv_bytes(visits), org=OTHER_STATION)
     assert other.rows[0].outcome is Outcome.ERROR
+    before = counts(district.session_factory)
+    with pytest.raises(InvalidInput, match="not a primary-care organisation"):
+        _import(uow, clock, csv_bytes(_residents()), org="330108-H01")  # the district hospital
+    assert counts(district.session_factory) == before
 
 
 @pytest.mark.parametrize(

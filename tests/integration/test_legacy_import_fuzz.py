@@ -7,6 +7,8 @@ sees it, and a dry run stores nothing. Never another exception.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -28,9 +30,44 @@ SPICY = ["", " ", "是", "否", "男", "女", "#N/A", "=A1", "1e400", "nan", "-0
 cells = st.one_of(st.sampled_from(SPICY), st.text(max_size=30))
 
 
+@dataclass
+class Drawn:
+    kind: str
+    header: list[str]
+    rows: list[list[str]]
+    form: str  # an encoding, "xlsx", or "bytes" (``raw``)
+    raw: bytes
+    mutated: set[int]
+
+    def render(self, nonce: str) -> bytes:
+        """The file, the template's record numbers made unique to this run (the database is
+        shared by every example: a record number seen before with another name is an error)."""
+        if self.form == "bytes":
+            return self.raw
+        rows = [[c.replace(NONCE, nonce) for c in r] for r in self.rows]
+        rows = [[c.encode("utf-8", "ignore").decode() for c in r] for r in rows]
+        if self.form == "xlsx":
+            clean = [["".join(ch for ch in c if ch >= " ") for c in r] for r in rows]
+            return xlsx_bytes([self.header, *clean])
+        encoding = "utf-8" if self.form == "utf-8-sig" else self.form
+        try:
+            return csv_bytes([self.header, *rows], encoding=encoding, bom=self.form == "utf-8-sig")
+        except UnicodeEncodeError:
+            return csv_bytes([self.header, *rows], bom=True)
+
+    def valid_lines(self) -> set[int]:
+        """Residents rows left as the valid template: their file row numbers (no quoted line
+        breaks before them, i.e. row n + 2)."""
+        if self.form == "bytes":
+            return set()
+        return _valid(self.kind, self.rows, self.mutated)
+
+
+NONCE = "\u00a7"
+
+
 @st.composite
-def files(draw: st.DrawFn) -> tuple[str, bytes, set[int]]:
-    """(kind, bytes, data rows (file row numbers) left valid; empty for unknown layouts)."""
+def files(draw: st.DrawFn) -> Drawn:
     kind = draw(st.sampled_from(["residents", "followups"]))
     header = list(RESIDENT_HEADER if kind == "residents" else VISIT_HEADER)
     if draw(st.booleans()):
@@ -39,25 +76,14 @@ def files(draw: st.DrawFn) -> tuple[str, bytes, set[int]]:
                                        "", ""], strict=True))  # fmt: skip
     rows, mutated = [], set()
     for n in range(draw(st.integers(1, 6))):
-        row = [f"F{n}" if h == "档案编号" else valid.get(h, "") for h in header]
+        row = [f"{NONCE}F{n}" if h == "档案编号" else valid.get(h, "") for h in header]
         for i in draw(st.sets(st.integers(0, len(header) - 1), max_size=3)):
             row[i] = draw(cells)
             mutated.add(n)
         rows.append(row)
     form = draw(st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "xlsx", "bytes"]))
-    if form == "bytes":
-        return kind, draw(st.binary(max_size=400)), set()
-    if form == "xlsx":
-        clean = [[c.encode("utf-8", "ignore").decode() for c in r] for r in rows]
-        clean = [["".join(ch for ch in c if ch >= " ") for c in r] for r in clean]
-        return kind, xlsx_bytes([header, *clean]), _valid(kind, rows, mutated)
-    text_rows = [[c.encode("utf-8", "ignore").decode() for c in r] for r in rows]
-    encoding = "utf-8" if form == "utf-8-sig" else form
-    try:
-        data = csv_bytes([header, *text_rows], encoding=encoding, bom=form == "utf-8-sig")
-    except UnicodeEncodeError:
-        data = csv_bytes([header, *text_rows], bom=True)
-    return kind, data, _valid(kind, rows, mutated)
+    raw = draw(st.binary(max_size=400)) if form == "bytes" else b""
+    return Drawn(kind, header, rows, form, raw, mutated)
 
 
 def _valid(kind: str, rows: list[list[str]], mutated: set[int]) -> set[int]:
@@ -78,8 +104,8 @@ def test_no_generated_export_breaks_the_import(district: Any, uow: UnitOfWork) -
         suppress_health_check=list(HealthCheck),
     )
     @given(case=files(), dry_run=st.booleans())
-    def run(case: tuple[str, bytes, set[int]], dry_run: bool) -> None:
-        kind, data, valid = case
+    def run(case: Drawn, dry_run: bool) -> None:
+        kind, data, valid = case.kind, case.render(uuid.uuid4().hex[:8]), case.valid_lines()
         importer = import_residents if kind == "residents" else import_followups
         before = counts(district.session_factory)
         try:

@@ -263,6 +263,14 @@ def acting_for(session: Session, options: Options, clock: Clock) -> tuple[Actor,
     access.require(actor, Permission.WRITE_RESIDENTS)
     access.require(actor, Permission.WRITE_CLINICAL)
     access.require_org_in_scope(session, actor, org.id)
+    if not org.type.is_primary_care:
+        raise InvalidInput(
+            "org",
+            f"{org.name}不是基层医疗卫生机构：居民档案和慢病随访由社区卫生服务中心（站）、乡镇卫生院"
+            "或村卫生室管理",
+            f"{org.code} is not a primary-care organisation: residents are managed by community"
+            " or township health centres, stations and village clinics",
+        )
     return actor, org
 
 
