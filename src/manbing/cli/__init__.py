@@ -11,7 +11,7 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every area's sub-commands (imported lazily so ``--help`` stays fast)."""
-    from manbing.cli import analytics, clinical, devices, fhir, mpi, ops, synth
+    from manbing.cli import analytics, clinical, devices, fhir, legacy_import, mpi, ops, synth
 
     ops.register(app)
     clinical.register(app)
@@ -20,6 +20,7 @@ def _register() -> None:
     fhir.register(app)
     analytics.register(app)
     mpi.register(app)
+    legacy_import.register(app)
 
 
 def main() -> None:

@@ -8,8 +8,6 @@ for them; other divisions and years stay as they were.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,17 +18,23 @@ from manbing.db.models import CensusPopulation, Division
 from manbing.domain.audit import AuditAction
 from manbing.domain.census import CSV_COLUMNS, CensusRow, check_groups, parse_row
 from manbing.domain.errors import DomainError, InvalidInput
-from manbing.services import audit
+from manbing.services import audit, tabular
+from manbing.services.tabular import RowError, UnreadableFile, read_csv
 from manbing.services.unit_of_work import UnitOfWork
 
+__all__ = [
+    "CensusRejected",
+    "Imported",
+    "RowError",
+    "UnreadableFile",
+    "decode",
+    "import_rows",
+    "missing_header",
+    "parse_rows",
+    "read_csv",
+]
+
 MAX_REPORTED = 20
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    line: int
-    message: str
-    message_en: str
 
 
 class CensusRejected(InvalidInput):
@@ -99,72 +103,9 @@ def missing_header(header: Iterable[str] | None) -> list[str]:
     return [c for c in CSV_COLUMNS if c not in present]
 
 
-class UnreadableFile(InvalidInput):
-    """The file as a whole cannot be read as a census CSV (encoding, header, CSV syntax)."""
-
-
 def decode(data: bytes) -> str:
     """The text of a census file: UTF-8, with or without a byte-order mark."""
-    if not data.strip():
-        raise UnreadableFile("file", "文件为空", "the file is empty")
-    if data.startswith(b"PK\x03\x04"):
-        raise UnreadableFile(
-            "file",
-            "这是Excel工作簿（xlsx），不是CSV：请在Excel中另存为“CSV UTF-8（逗号分隔）”后再导入",
-            "this is an Excel workbook (xlsx), not CSV: save it as \u201cCSV UTF-8\u201d first",
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(
-            "file",
-            f"文件不是UTF-8编码（第{exc.start}字节；可能是GBK）："
-            "请在Excel中另存为“CSV UTF-8（逗号分隔）”后再导入",
-            f"not UTF-8 text (byte {exc.start}; GBK?): save it as \u201cCSV UTF-8\u201d first",
-        ) from None
-
-
-def read_csv(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[RowError]]:
-    """Header (names stripped), the data rows with their line numbers, and rows of a wrong shape.
-
-    A line number is the file's own (blank lines and line breaks inside quotes count). Rows
-    whose cells are all blank (an emptied Excel row) are skipped like blank lines; a row with
-    more cells than the header is an error, not read short (``3,000`` unquoted is two cells).
-    """
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[tuple[int, dict[str, str]]] = []
-    shape: list[RowError] = []
-    try:
-        header = [name.strip() for name in next(reader, [])]
-        repeated = sorted({n for n in header if n and header.count(n) > 1})
-        if repeated:
-            raise UnreadableFile(
-                "header",
-                f"表头中的列重复：{', '.join(repeated)}",
-                f"repeated header columns: {', '.join(repeated)}",
-            )
-        for cells in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) > len(header):
-                shape.append(
-                    RowError(
-                        line,
-                        f"有 {len(cells)} 个值，表头只有 {len(header)} 列"
-                        "（数字中的千位逗号须去掉或加引号）",
-                        f"{len(cells)} cells but {len(header)} header columns"
-                        " (a thousands separator must be removed or quoted)",
-                    )
-                )
-                continue
-            rows.append((line, dict(zip(header, cells, strict=False))))
-    except csv.Error as exc:  # a cell over the csv module's field size limit (128 KiB)
-        line = reader.line_num
-        raise UnreadableFile(
-            "file", f"第{line}行无法读取：{exc}", f"line {line}: cannot be read: {exc}"
-        ) from None
-    return header, rows, shape
+    return tabular.decode(data)
 
 
 def import_rows(

@@ -49,6 +49,7 @@ class NewResident:
     disability: bool = False
     # registration goes ahead despite a same-name-and-birth-date match the user has checked
     confirm_not_duplicate: bool = False
+    registered_on: date | None = None  # 建档日期 of a record brought from another system
 
 
 class DuplicateResident(Conflict):
@@ -57,6 +58,11 @@ class DuplicateResident(Conflict):
     def __init__(self, message: str, message_en: str, existing_id: uuid.UUID | None) -> None:
         super().__init__(message, message_en)
         self.existing_id = existing_id
+
+
+class PossibleDuplicate(DuplicateResident):
+    """A resident with the same name and birth date exists (``existing_id``): perhaps the same
+    person; the user checks and confirms (``confirm_not_duplicate``) or uses the existing one."""
 
 
 @dataclass(frozen=True)
@@ -108,56 +114,67 @@ def view(
 def register(uow: UnitOfWork, actor: Actor, data: NewResident, clock: Clock) -> ResidentView:
     """Validate, refuse duplicates, create the record and its identifiers, audit; all or nothing."""
     access.require(actor, Permission.WRITE_RESIDENTS)
+    with uow:
+        resident = register_in(uow.session, actor, data, clock)
+        result = view(resident, actor, clock.today())
+        uow.commit()
+    return result
+
+
+def register_in(session: Session, actor: Actor, data: NewResident, clock: Clock) -> Resident:
+    """``register`` inside the caller's transaction (e.g. one row of a legacy import)."""
+    access.require(actor, Permission.WRITE_RESIDENTS)
     today = clock.today()
     name = validate_name(data.name)
     sex, birth = _sex_and_birth(data, today)
     phone = normalise_phone(data.phone) if data.phone else None
     division = parse_division_code(data.division_code)
-    with uow:
-        session = uow.session
-        access.require_org_in_scope(session, actor, data.managing_org_id)
-        if session.get(Division, division.code) is None:
-            raise InvalidInput("division_code", "行政区划代码不存在", "unknown division code")
-        id_number = (
-            parse_resident_id(data.id_number, today=today).number if data.id_number else None
+    registered_on = data.registered_on or today
+    if not birth <= registered_on <= today:
+        raise InvalidInput(
+            "registered_on",
+            "建档日期应在出生日期与今天之间",
+            "the registration date must lie between birth and today",
         )
-        _refuse_duplicates(session, actor, name, birth, id_number, data)
-        resident = Resident(
-            id=uuid.uuid4(),
-            record_number=next_record_number(session, division.code),
-            name=name,
-            sex=sex,
-            birth_date=birth,
-            id_number=id_number,
-            phone=phone,
-            address=(data.address or "").strip() or None,
-            division_code=division.code,
-            managing_org_id=data.managing_org_id,
-            status=ResidentStatus.ACTIVE,
-            registered_on=today,
-            severe_mental_disorder=data.severe_mental_disorder,
-            pregnant=data.pregnant,
-            disability=data.disability,
-        )
-        session.add(resident)
-        identifiers = list(data.identifiers)
-        if id_number:
-            identifiers.append((NATIONAL_ID_SYSTEM, id_number))
-        for system, value in identifiers:
-            _add_identifier(session, resident, system, value, clock)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            AuditAction.CREATE,
-            "resident",
-            at=clock.now(),
-            entity_id=resident.id,
-            resident_id=resident.id,
-        )
-        result = view(resident, actor, today)
-        uow.commit()
-    return result
+    access.require_org_in_scope(session, actor, data.managing_org_id)
+    if session.get(Division, division.code) is None:
+        raise InvalidInput("division_code", "行政区划代码不存在", "unknown division code")
+    id_number = parse_resident_id(data.id_number, today=today).number if data.id_number else None
+    _refuse_duplicates(session, actor, name, birth, id_number, data)
+    resident = Resident(
+        id=uuid.uuid4(),
+        record_number=next_record_number(session, division.code),
+        name=name,
+        sex=sex,
+        birth_date=birth,
+        id_number=id_number,
+        phone=phone,
+        address=(data.address or "").strip() or None,
+        division_code=division.code,
+        managing_org_id=data.managing_org_id,
+        status=ResidentStatus.ACTIVE,
+        registered_on=registered_on,
+        severe_mental_disorder=data.severe_mental_disorder,
+        pregnant=data.pregnant,
+        disability=data.disability,
+    )
+    session.add(resident)
+    identifiers = list(data.identifiers)
+    if id_number:
+        identifiers.append((NATIONAL_ID_SYSTEM, id_number))
+    for system, value in identifiers:
+        _add_identifier(session, resident, system, value, clock)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditAction.CREATE,
+        "resident",
+        at=clock.now(),
+        entity_id=resident.id,
+        resident_id=resident.id,
+    )
+    return resident
 
 
 def get(uow: UnitOfWork, actor: Actor, resident_id: uuid.UUID, clock: Clock) -> ResidentView:
@@ -279,7 +296,7 @@ def _refuse_duplicates(
             )
         ).first()
         if same is not None:
-            raise DuplicateResident(
+            raise PossibleDuplicate(
                 "已有同名且出生日期相同的居民档案，请核对是否为同一人",
                 "a resident with the same name and birth date exists",
                 same,

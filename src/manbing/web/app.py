@@ -18,6 +18,7 @@ from manbing.web.api import clinic as clinic_api
 from manbing.web.api import devices as devices_api
 from manbing.web.api import dtx as dtx_api
 from manbing.web.api import followups as followups_api
+from manbing.web.api import legacy_import as legacy_import_api
 from manbing.web.api import mpi as mpi_api
 from manbing.web.api import registry as registry_api
 from manbing.web.api import residents as residents_api
@@ -26,6 +27,7 @@ from manbing.web.container import Container
 from manbing.web.nul_guard import NulGuard
 from manbing.web.ui import clinic as clinic_pages
 from manbing.web.ui import indicators as indicator_pages
+from manbing.web.ui import legacy_import as legacy_import_pages
 from manbing.web.ui import mpi as mpi_pages
 from manbing.web.ui import pages, patient
 from manbing.web.ui import registry as registry_pages
@@ -83,5 +85,7 @@ def create_app(
     app.include_router(patient.router)
     app.include_router(indicator_pages.router)
     app.include_router(mpi_pages.router)
+    app.include_router(legacy_import_api.router)
+    app.include_router(legacy_import_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
