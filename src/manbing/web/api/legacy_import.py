@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from manbing.domain.errors import InvalidInput
 from manbing.services import legacy_upload
@@ -80,15 +81,17 @@ async def import_file(
 ) -> ImportOut:
     """The file is the request body (.xlsx or CSV). Without ``confirm`` a dry run; with the dry
     run's ``digest`` as ``confirm``, the import of the same file."""
-    data = b""
+    received = bytearray()
     async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_BYTES:
+        received += chunk
+        if len(received) > MAX_BYTES:
             raise InvalidInput(
                 "file", "文件超过20 MB，请拆分后分批导入", "the file is larger than 20 MB"
             )
-    report = legacy_upload.upload(
-        container.uow(), container.clock, actor, kind, data,
+    data = bytes(received)
+    # minutes for a large file: off the event loop, so other requests are served meanwhile
+    report = await run_in_threadpool(
+        legacy_upload.upload, container.uow(), container.clock, actor, kind, data,
         org_code=org, source_system=source_system, confirm_digest=confirm,
     )  # fmt: skip
     return _out(report, legacy_upload.digest(data) if report.dry_run else None)

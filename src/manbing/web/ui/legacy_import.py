@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from manbing.domain.errors import DomainError, InvalidInput
@@ -60,7 +61,9 @@ async def _submit(
     digest = None
     try:
         data = await read_upload(form.get("file"))
-        report = legacy_upload.upload(
+        # minutes for a large file: off the event loop, so other requests are served meanwhile
+        report = await run_in_threadpool(
+            legacy_upload.upload,
             container.uow(),
             container.clock,
             actor,
