@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from manbing.db.models import FhirResourceVersion, Observation, Team
+from manbing.db.models import FhirResourceVersion, Observation, Resident, Team
 from manbing.domain.organisations import Role
 from manbing.fhir.auth import Scopes
 from manbing.fhir.router import FhirContext, FhirRequest, FhirResponse, handle
@@ -370,7 +370,28 @@ def test_paging_across_equal_timestamps_gives_every_entry_once(
     district: District, written: dict[str, tuple[str, str]]
 ) -> None:
     doctor = _doctor(district, "xixing-1")
-    _age(district, NOW - timedelta(hours=1))  # every row and version at the same instant
+    with district.session_factory() as session:
+        tid = str(
+            session.scalars(
+                select(Team.id).where(Team.organization_id == district.orgs["xixing-1"])
+            ).one()
+        )
+    current = doctor("GET", f"CareTeam/{tid}").resource
+    assert current is not None
+    assert doctor("PUT", f"CareTeam/{tid}", {**current, "name": "团队二"}).status == 200
+    tie = NOW - timedelta(hours=1)
+    _age(district, tie)  # every row and version at the same instant
+    pid, _oid = written["xixing-1"]
+    with district.session_factory() as session:  # changed outside FHIR after its FHIR writes
+        session.execute(
+            update(Resident)
+            .where(Resident.id == uuid.UUID(pid))
+            .values(phone="13900000000", version=Resident.version + 1, updated_at=tie)
+        )
+        session.execute(
+            update(Team).where(Team.id == uuid.UUID(tid)).values(name="团队五", updated_at=tie)
+        )
+        session.commit()
     whole = doctor("GET", "_history", query=[*SINCE, ("_count", "1000")])
     everything = _listed(whole)
     assert whole.resource is not None and whole.resource["total"] == len(everything) > 20
@@ -386,3 +407,6 @@ def test_paging_across_equal_timestamps_gives_every_entry_once(
             break
         query = parse_qsl(urlsplit(links["next"]).query)
     assert seen == everything
+    assert (f"Patient/{pid}", "3") in everything  # the change outside FHIR, with v2 and v1
+    assert [v for u, v in everything if u == f"Patient/{pid}"] == ["3", "2", "1"]
+    assert [v for u, v in everything if u == f"CareTeam/{tid}"] == ["3", "2", "1"]

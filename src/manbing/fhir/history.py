@@ -12,7 +12,8 @@ and ``_count``/``_offset`` paging, as the instance history lists them:
   device gateway and the importers store no versions. A current state that *is* the latest stored
   version (same fingerprint) is listed once, as that version.
 
-The order is total — (time desc, type, id, version desc) — so ``_count``/``_offset`` pages give
+The order is total — (time desc, type, id, version desc; the type by its place in
+``WRITABLE_TYPES``, the same in SQL and Python) — so ``_count``/``_offset`` pages give
 each entry once even when many share a timestamp. The server deletes no resources through FHIR,
 so there are no DELETE entries; a resident merged into another leaves the scope (``Store.base``)
 and drops out of the history.
@@ -20,13 +21,26 @@ and drops out of the history.
 
 from __future__ import annotations
 
+import bisect
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, cast, exists, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Uuid,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from manbing.db.models import FhirResourceVersion
@@ -40,6 +54,7 @@ from manbing.services import access
 
 PARAMS = ("_since", "_count", "_offset")
 _CHUNK = 500  # ids per IN (...) look-up
+_RANK = {rtype: index for index, rtype in enumerate(WRITABLE_TYPES)}
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,7 @@ class _Entry:
     """One history entry's place: newest first, then type, id and version (a total order)."""
 
     newest_first: float  # minus the POSIX time, so that ``sorted`` puts the newest first
+    type_rank: int  # the type's place in WRITABLE_TYPES (an integer sorts alike in SQL)
     resource_type: str
     resource_id: str
     minus_version: int
@@ -132,63 +148,94 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def _stored_entries(store: Store, rtype: str, since: datetime | None) -> list[_Entry]:
-    """The versions stored by FHIR writes of the resources of ``rtype`` in scope."""
+def _stored_versions(store: Store, rtype: str, since: datetime | None) -> Select[Any]:
+    """The versions stored by FHIR writes of the resources of ``rtype`` in scope (SQL)."""
     version = FhirResourceVersion
-    where = [
+    as_uuid = _resource_uuid(store.session)
+    stmt = select(
+        version.recorded_at.label("at"),
+        literal(_RANK[rtype]).label("rank"),
+        cast(literal(rtype), String(40)).label("type"),
+        as_uuid.label("id"),
+        version.version_id.label("version"),
+        literal(1).label("stored"),
+    ).where(
         version.resource_type == rtype,
-        exists(
-            store.scoped_ids(rtype).where(store.id_column(rtype) == _resource_uuid(store.session))
-        ),
-    ]
-    if since is not None:
-        where.append(version.recorded_at >= since)
-    rows = store.session.execute(
-        select(version.resource_id, version.version_id, version.recorded_at).where(*where)
+        exists(store.scoped_ids(rtype).where(store.id_column(rtype) == as_uuid)),
     )
-    return [_Entry(-_aware(at).timestamp(), rtype, rid, -vid, True) for rid, vid, at in rows]
+    return stmt.where(version.recorded_at >= since) if since is not None else stmt
 
 
-def _current_entries(store: Store, rtype: str, since: datetime | None) -> list[_Entry]:
-    """The resources of ``rtype`` in scope whose current state changed in the window.
-
-    Changed means the column behind ``meta.lastUpdated`` and ``_lastUpdated`` search is at or
-    after ``since`` (SQL). Each is listed as its current version, as a read reports it — unless
-    that state is the latest stored version (a FHIR write, listed by ``_stored_entries``); that is
-    decided by the versions' fingerprints, as ``versions.stamp`` does, for the resources that have
-    stored versions only.
-    """
-    id_column, updated = store.id_column(rtype), store.last_updated_column(rtype)
+def _changed(store: Store, rtype: str, since: datetime | None) -> Select[Any]:
+    """The ids and last-updated times of the resources of ``rtype`` in scope changed since."""
+    updated = store.last_updated_column(rtype)
     stmt = store.scoped_ids(rtype).add_columns(updated).where(updated.is_not(None))
-    if since is not None:
-        stmt = stmt.where(updated >= since)
-    changed = {str(rid): _aware(at) for rid, at in store.session.execute(stmt)}
-    latest: dict[str, versions.Stored] = {}
+    return stmt.where(updated >= since) if since is not None else stmt
+
+
+def _has_versions(store: Store, rtype: str) -> ColumnElement[bool]:
+    version = FhirResourceVersion
+    return exists(
+        select(version.id).where(
+            version.resource_type == rtype,
+            _resource_uuid(store.session) == store.id_column(rtype),
+        )
+    )
+
+
+def _never_versioned(store: Store, rtype: str, since: datetime | None) -> Select[Any]:
+    """The changed resources with no stored version: each is at version 1, its current state."""
+    id_column, updated = store.id_column(rtype), store.last_updated_column(rtype)
+    return (
+        _changed(store, rtype, since)
+        .with_only_columns(
+            updated.label("at"),
+            literal(_RANK[rtype]).label("rank"),
+            cast(literal(rtype), String(40)).label("type"),
+            id_column.label("id"),
+            literal(1).label("version"),
+            literal(0).label("stored"),
+        )
+        .where(~_has_versions(store, rtype))
+    )
+
+
+def _changed_after_versions(store: Store, rtype: str, since: datetime | None) -> list[_Entry]:
+    """The changed resources with stored versions whose current state is not the latest one.
+
+    Decided by the versions' fingerprints, as ``versions.stamp`` does: these rows are rendered
+    (only resources written through FHIR have stored versions). Each is the next version.
+    """
+    id_column = store.id_column(rtype)
+    changed = {
+        str(rid): _aware(at)
+        for rid, at in store.session.execute(
+            _changed(store, rtype, since).where(_has_versions(store, rtype))
+        )
+    }
     ids = list(changed)
-    for start in range(0, len(ids), _CHUNK):
-        latest.update(versions.latest(store.session, rtype, ids[start : start + _CHUNK]))
     entries: list[_Entry] = []
-    versioned = [rid for rid in ids if rid in latest]
-    for start in range(0, len(versioned), _CHUNK):
-        chunk = [uuid.UUID(rid) for rid in versioned[start : start + _CHUNK]]
-        for row in store.session.scalars(store.base(rtype).where(id_column.in_(chunk))):
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        latest = versions.latest(store.session, rtype, chunk)
+        rows = store.session.scalars(
+            store.base(rtype).where(id_column.in_([uuid.UUID(i) for i in chunk]))
+        )
+        for row in rows:
             resource = store.render(rtype, row)
-            stored = latest[resource["id"]]
-            if versions.state(rtype, resource) != stored.state:
+            stored = latest.get(resource["id"])
+            if stored is not None and versions.state(rtype, resource) != stored.state:
+                at = changed[resource["id"]]
                 entries.append(
                     _Entry(
-                        -changed[resource["id"]].timestamp(),
+                        -at.timestamp(),
+                        _RANK[rtype],
                         rtype,
                         resource["id"],
                         -(stored.version_id + 1),
                         False,
                     )
                 )
-    entries += [
-        _Entry(-at.timestamp(), rtype, rid, -1, False)
-        for rid, at in changed.items()
-        if rid not in latest
-    ]
     return entries
 
 
@@ -227,17 +274,45 @@ def _key(entry: _Entry) -> tuple[str, str, int]:
 
 
 def page(store: Store, resource_type: str | None, query: Query) -> Page:
-    """One page of the history: stored versions and changed current states, newest first."""
+    """One page of the history: stored versions and changed current states, newest first.
+
+    The stored versions and the resources never written through FHIR are one SQL query, ordered
+    and paged by the database; the few resources changed after a FHIR write (found by comparing
+    fingerprints) are merged into the page in Python. An entry's place in the whole listing is its
+    index among the SQL rows plus the number of merged entries before it (and the other way
+    round), so only ``count`` + (number merged) SQL rows are read for a page.
+    """
     types = readable_types(store, resource_type)
-    entries: list[_Entry] = []
-    for rtype in types:
-        stored = _stored_entries(store, rtype, query.since)
-        current = _current_entries(store, rtype, query.since)
-        # a current state reported as version n + 1 is not stored; never list a version twice
-        known = {(e.resource_id, e.minus_version) for e in stored}
-        entries += stored
-        entries += [e for e in current if (e.resource_id, e.minus_version) not in known]
-    entries.sort()
-    found = _render(store, entries[query.offset : query.offset + query.count])
+    if not types:
+        store.audit_history(resource_type, 0)
+        return Page(0, [])
+    merged = sorted(
+        entry for rtype in types for entry in _changed_after_versions(store, rtype, query.since)
+    )
+    listing = union_all(
+        *(_stored_versions(store, rtype, query.since) for rtype in types),
+        *(_never_versioned(store, rtype, query.since) for rtype in types),
+    ).subquery()
+    in_sql = store.session.scalar(select(func.count()).select_from(listing)) or 0
+    start = max(0, query.offset - len(merged))
+    end = query.offset + query.count
+    rows = store.session.execute(
+        select(listing)
+        .order_by(listing.c.at.desc(), listing.c.rank, listing.c.id, listing.c.version.desc())
+        .offset(start)
+        .limit(end - start)
+    ).all()
+    fetched = [
+        _Entry(-_aware(at).timestamp(), rank, rtype, str(rid), -version, bool(stored))
+        for at, rank, rtype, rid, version, stored in rows
+    ]
+    placed: list[tuple[int, _Entry]] = []
+    for index, entry in enumerate(fetched):
+        placed.append((start + index + bisect.bisect_left(merged, entry), entry))
+    for index, entry in enumerate(merged):
+        after = bisect.bisect_left(fetched, entry)
+        placed.append((index + start + after, entry))
+    page_entries = [e for at, e in sorted(placed) if query.offset <= at < end]
+    found = _render(store, page_entries)
     store.audit_history(resource_type, len(found))
-    return Page(len(entries), found)
+    return Page(int(in_sql) + len(merged), found)
