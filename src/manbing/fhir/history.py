@@ -175,12 +175,13 @@ def _changed(store: Store, rtype: str, since: datetime | None) -> Select[Any]:
 
 def _has_versions(store: Store, rtype: str) -> ColumnElement[bool]:
     version = FhirResourceVersion
-    return exists(
-        select(version.id).where(
-            version.resource_type == rtype,
-            _resource_uuid(store.session) == store.id_column(rtype),
-        )
-    )
+    id_column = store.id_column(rtype)
+    if store.session.get_bind().dialect.name == "postgresql":
+        # the text of the row's id, so that the versions' (type, id, version) key is used
+        same = version.resource_id == cast(id_column, String)
+    else:
+        same = _resource_uuid(store.session) == id_column
+    return exists(select(version.id).where(version.resource_type == rtype, same))
 
 
 def _never_versioned(store: Store, rtype: str, since: datetime | None) -> Select[Any]:
