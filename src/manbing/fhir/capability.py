@@ -75,8 +75,10 @@ def capability_statement(base_url: str, software_version: str, date: str) -> dic
                 "mode": "server",
                 "documentation": (
                     "Search parameters also accept _count (page size) and _offset. Type and "
-                    "system _history take _since, _count and _offset and list the versions "
-                    "stored by FHIR writes of the resources the caller may read."
+                    "system _history take _since, _count and _offset and list every change of "
+                    "the resources the caller may read: the versions stored by FHIR writes and "
+                    "the current state of each resource changed in the window by any path "
+                    "(meta.lastUpdated, as _lastUpdated search), newest first."
                 ),
                 "security": {
                     "cors": False,

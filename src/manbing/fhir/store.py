@@ -400,6 +400,30 @@ class Store:
     def id_column(self, resource_type: str) -> Any:
         return self._id_column(resource_type)
 
+    @staticmethod
+    def last_updated_column(resource_type: str) -> Any:
+        """The column behind a type's ``meta.lastUpdated`` and ``_lastUpdated`` search.
+
+        It is joined in ``scoped_ids``/``base`` (MedicationRequest: its visit's).
+        """
+        if resource_type == "CareTeam":
+            return Team.updated_at
+        if resource_type == "MedicationRequest":
+            return FollowUp.updated_at
+        if resource_type in _READ_ONLY:
+            return _READ_ONLY[resource_type][2]
+        return {
+            "Patient": Resident.updated_at,
+            "Observation": Observation.received_at,
+            "Condition": Condition.updated_at,
+            "Organization": Organization.updated_at,
+            "Practitioner": Practitioner.updated_at,
+        }[resource_type]
+
+    def render(self, resource_type: str, row: Any) -> dict[str, Any]:
+        """A row as its current FHIR resource (before ``versions.stamp``)."""
+        return self._to_fhir(resource_type, row)
+
     def audit_history(self, resource_type: str | None, results: int) -> None:
         entity = f"{resource_type.lower()}_history" if resource_type else "history"
         self._audit(AuditAction.SEARCH, entity, None, None, {"results": results, "fhir": True})
@@ -1202,29 +1226,18 @@ class Store:
                 return self._id_column(resource_type) == uuid.UUID(value)  # type: ignore[no-any-return]
             except ValueError:
                 return self._id_column(resource_type).is_(None)  # type: ignore[no-any-return]
+        if name == "_lastUpdated":
+            return date_clause(self.last_updated_column(resource_type), value)
         if resource_type == "CareTeam":
-            if name == "_lastUpdated":
-                return date_clause(Team.updated_at, value)
             return Team.name.ilike(value.replace("%", "") + "%")
         if resource_type == "MedicationRequest":
-            if name == "_lastUpdated":
-                return date_clause(FollowUp.updated_at, value)
             if name == "encounter":
                 return self._subject(FollowUpMedication.follow_up_id, value)
             return self._subject(FollowUp.resident_id, value)
-        if name == "_lastUpdated" and resource_type in _READ_ONLY:
-            return date_clause(_READ_ONLY[resource_type][2], value)
         if resource_type in _READ_ONLY:
             return self._subject(_READ_ONLY[resource_type][1], value)
         if name == "_lastUpdated":
-            column = {
-                "Patient": Resident.updated_at,
-                "Observation": Observation.received_at,
-                "Condition": Condition.updated_at,
-                "Organization": Organization.updated_at,
-                "Practitioner": Practitioner.updated_at,
-            }[resource_type]
-            return date_clause(column, value)
+            return date_clause(self.last_updated_column(resource_type), value)
         if resource_type == "Patient":
             return self._patient_clause(name, value)
         if resource_type == "Observation":

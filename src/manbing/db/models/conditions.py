@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from manbing.db.base import Base, Timestamps, UuidPk, utcnow
@@ -18,6 +18,8 @@ from manbing.db.base import Base, Timestamps, UuidPk, utcnow
 
 class Condition(UuidPk, Timestamps, Base):
     __tablename__ = "conditions"
+    # type and system _history and _lastUpdated search filter on the last-updated time
+    __table_args__ = (Index("ix_conditions_updated_at", "updated_at"),)
 
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
     system: Mapped[str] = mapped_column(String(200))
@@ -63,6 +65,8 @@ class FhirResourceVersion(UuidPk, Base):
         UniqueConstraint(
             "resource_type", "resource_id", "version_id", name="uq_fhir_resource_versions_key"
         ),
+        # type and system _history and _lastUpdated search filter on the last-updated time
+        Index("ix_fhir_resource_versions_type_recorded", "resource_type", "recorded_at"),
     )
 
     resource_type: Mapped[str] = mapped_column(String(40))

@@ -31,6 +31,8 @@ class FollowUp(UuidPk, Timestamps, Base):
     __table_args__ = (
         Index("ix_follow_ups_resident_date", "resident_id", "visit_date"),
         Index("ix_follow_ups_org_date", "organization_id", "visit_date"),
+        # type and system _history and _lastUpdated search filter on the last-updated time
+        Index("ix_follow_ups_updated_at", "updated_at"),
     )
 
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))

@@ -52,6 +52,8 @@ class Observation(UuidPk, Base):
     __tablename__ = "observations"
     __table_args__ = (
         Index("ix_observations_resident_kind_time", "resident_id", "kind", "effective_at"),
+        # type and system _history and _lastUpdated search filter on the last-updated time
+        Index("ix_observations_received_at", "received_at"),
     )
 
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))
@@ -77,6 +79,8 @@ class MedicationStatement(UuidPk, Base):
     """A medicine the resident takes (from a follow-up, a prescription or the patient)."""
 
     __tablename__ = "medication_statements"
+    # type and system _history and _lastUpdated search filter on the last-updated time
+    __table_args__ = (Index("ix_medication_statements_recorded_at", "recorded_at"),)
 
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -17,6 +17,8 @@ class Enrolment(UuidPk, Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("resident_id", "programme"),
         Index("ix_enrolments_org_programme_status", "managing_org_id", "programme", "status"),
+        # type and system _history and _lastUpdated search filter on the last-updated time
+        Index("ix_enrolments_updated_at", "updated_at"),
     )
 
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))

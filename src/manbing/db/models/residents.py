@@ -25,6 +25,8 @@ class Resident(UuidPk, Timestamps, Base):
         Index("ix_residents_org_status", "managing_org_id", "status"),
         # the worklist reads one page of due patients of an organisation in due order
         Index("ix_residents_org_status_due", "managing_org_id", "status", "follow_up_due_on"),
+        # type and system _history and _lastUpdated search filter on the last-updated time
+        Index("ix_residents_updated_at", "updated_at"),
     )
 
     record_number: Mapped[str] = mapped_column(String(32), unique=True)

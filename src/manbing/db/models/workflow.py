@@ -20,6 +20,8 @@ class Referral(UuidPk, Timestamps, Base):
     __table_args__ = (
         Index("ix_referrals_to_status", "to_org_id", "status"),
         Index("ix_referrals_from_status", "from_org_id", "status"),
+        # type and system _history and _lastUpdated search filter on the last-updated time
+        Index("ix_referrals_updated_at", "updated_at"),
     )
 
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
