@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from manbing.db.models import AuditEvent, FollowUp, Resident
+from manbing.domain.errors import Conflict
 from manbing.services import followups, legacy_import, residents
 from manbing.services.clock import FixedClock
 from manbing.services.legacy_followups import import_followups
@@ -103,6 +105,31 @@ def test_a_run_stopped_in_chunk_3_keeps_chunks_1_and_2_and_a_rerun_completes_it(
     with factory() as s:
         names = list(s.scalars(select(Resident.name).where(Resident.name.like("陈%"))))
         assert len(names) == len(set(names)) == 7
+
+
+@pytest.mark.usefixtures("chunk_of_two")
+def test_a_database_failure_between_chunks_is_reported_and_a_rerun_completes_the_file(
+    district: Any, uow: UnitOfWork, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory: sessionmaker[Session] = district.session_factory
+    before = counts(factory)["residents"]
+    data = csv_bytes(_people(7))
+    pauses: list[int] = []
+
+    def lock_not_granted(session: Session) -> None:
+        pauses.append(1)
+        if len(pauses) == 2:
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(legacy_import, "let_other_writers_in", lock_not_granted)
+    with pytest.raises(Conflict) as stopped:
+        import_residents(uow, clock, data, _options())
+    assert "已保存前4行" in stopped.value.message and "database is locked" in stopped.value.message
+    assert "import the same file again" in stopped.value.message_en
+    assert counts(factory)["residents"] == before + 4
+    again = import_residents(uow, clock, data, _options())
+    assert again.counts == {Outcome.MATCHED: 4, Outcome.CREATED: 3}
+    assert counts(factory)["residents"] == before + 7
 
 
 @pytest.mark.usefixtures("chunk_of_two")

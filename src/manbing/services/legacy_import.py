@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from manbing.db.models import Organization, User
 from manbing.db.session import begin_sqlite_write, let_other_writers_in
 from manbing.domain.audit import AuditAction
-from manbing.domain.errors import DomainError, InvalidInput, NotFound
+from manbing.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from manbing.domain.legacy_columns import Column, HeaderMap, map_header, require_columns
 from manbing.domain.legacy_rows import CellError, RowErrors
 from manbing.domain.organisations import Permission, Role
@@ -341,18 +341,38 @@ def run(
                     committed = n
                     let_other_writers_in(session)
                     begin_sqlite_write(session.connection())
-        except BaseException:
+        except BaseException as exc:
             if committed:  # audit what the committed chunks hold
-                session.rollback()
                 del report.rows[len(sheet.shape) + committed :]
-                _summary(session, clock, actor, org, source, kind, report, interrupted=True)
-                uow.commit()
+                try:
+                    session.rollback()
+                    _summary(session, clock, actor, org, source, kind, report, interrupted=True)
+                    uow.commit()
+                except SQLAlchemyError:
+                    pass  # the database is gone: the error to report is the first one
+            if isinstance(exc, SQLAlchemyError):
+                raise _interrupted(exc, committed) from exc
             raise
         report.rows.sort(key=lambda r: r.line)
         if not options.dry_run:
             _summary(session, clock, actor, org, source, kind, report)
             uow.commit()
     return report
+
+
+def _interrupted(exc: SQLAlchemyError, committed: int) -> Conflict:
+    """A database failure between rows (a lost connection, the lock not granted in time)."""
+    reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+    if not committed:
+        return Conflict(f"导入中断（数据库错误：{reason}），未保存任何数据：请稍后重试",
+                        f"the import stopped (database error: {reason}); nothing was stored:"
+                        " try again later")  # fmt: skip
+    return Conflict(
+        f"导入中断（数据库错误：{reason}）：已保存前{committed}行；请重新导入同一文件完成导入，"
+        "已导入的行不会重复",
+        f"the import stopped (database error: {reason}) after saving {committed} rows: import"
+        " the same file again to complete it (the rows already imported are not repeated)",
+    )
 
 
 def _summary(
