@@ -124,7 +124,7 @@ def test_a_database_failure_between_chunks_is_reported_and_a_rerun_completes_the
     monkeypatch.setattr(legacy_import, "let_other_writers_in", lock_not_granted)
     with pytest.raises(Conflict) as stopped:
         import_residents(uow, clock, data, _options())
-    assert "已保存前4行" in stopped.value.message and "database is locked" in stopped.value.message
+    assert "已保存4行" in stopped.value.message and "database is locked" in stopped.value.message
     assert "import the same file again" in stopped.value.message_en
     assert counts(factory)["residents"] == before + 4
     again = import_residents(uow, clock, data, _options())

@@ -50,7 +50,7 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 20_000
 HEADER_SEARCH = 5  # title rows an export may put above the header
 # Rows per committed transaction of a real run. A row takes a few milliseconds (matching, rules,
-# audit), so 200 rows hold the write lock for about a second or two; much smaller chunks add
+# audit), so 200 rows hold the write lock for two or three seconds; much smaller chunks add
 # commits (an fsync each on PostgreSQL) for no gain to the clinic's writers.
 CHUNK_ROWS = 200
 SERVICE_PASSWORD = "!legacy-import"  # not an argon2 hash: the account cannot sign in
@@ -368,7 +368,7 @@ def _interrupted(exc: SQLAlchemyError, committed: int) -> Conflict:
                         f"the import stopped (database error: {reason}); nothing was stored:"
                         " try again later")  # fmt: skip
     return Conflict(
-        f"导入中断（数据库错误：{reason}）：已保存前{committed}行；请重新导入同一文件完成导入，"
+        f"导入中断（数据库错误：{reason}）：已保存{committed}行；请重新导入同一文件完成导入，"
         "已导入的行不会重复",
         f"the import stopped (database error: {reason}) after saving {committed} rows: import"
         " the same file again to complete it (the rows already imported are not repeated)",
