@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
+import uuid
 from datetime import date
 
 import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from manbing.web.ui import legacy_import
 from tests.e2e.conftest import login
 from tests.legacy_files import RESIDENT_HEADER, counts, csv_bytes, id_number, xlsx_bytes
 
@@ -101,3 +104,54 @@ def test_the_json_api_dry_runs_and_confirms(
     assert bad.status_code == 422 and bad.json()["error"]["message_en"] == "the file is empty"
     no_csrf = client.post("/api/v1/imports/residents", content=data)
     assert no_csrf.status_code == 403
+
+
+def _sheet(response: httpx.Response) -> list[tuple[object, ...]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(response.content), read_only=True)
+    return [tuple(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+
+
+def test_the_manager_downloads_the_result_of_every_row(
+    client: TestClient, app_db: sessionmaker[Session]
+) -> None:
+    token = login(client, "manager")
+    data = csv_bytes(ROWS, encoding="gbk")
+    dry = _post(client, "/import/preview", token, data)
+    assert dry.status_code == 200 and 'href="/import/report.xlsx"' in dry.text
+    assert "下载每行的导入结果" in dry.text
+    before = counts(app_db)
+    got = client.get("/import/report.xlsx")
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "filename*=UTF-8''%E8%AF%95%E8%BF%90%E8%A1%8C" in got.headers["content-disposition"]
+    rows = _sheet(got)
+    assert rows[0][0] == "行号 row" and [r[:2] for r in rows[1:]] == [(2, "created"), (3, "error")]
+    assert "第3行“出生日期”列" in str(rows[2][4])
+    assert counts(app_db) == before  # the download ran nothing
+    digest = re.search(r'name="digest" value="([0-9a-f]{64})"', dry.text)
+    assert digest is not None
+    done = _post(client, "/import/run", token, data, digest=digest[1])
+    assert done.status_code == 200 and 'href="/import/report.xlsx"' in done.text
+    imported = client.get("/import/report.xlsx", headers={"accept-language": "en"})
+    assert 'filename="import-result.xlsx"' in imported.headers["content-disposition"]
+    assert [r[:2] for r in _sheet(imported)[1:]] == [(2, "created"), (3, "error")]
+    assert counts(app_db)["residents"] == before["residents"] + 1
+    # another user gets only their own result: the doctor has none
+    login(client, "doctor")
+    other = client.get("/import/report.xlsx", headers=HTML)
+    assert other.status_code == 404 and "没有可下载的导入结果" in other.text
+    client.cookies.clear()
+    anonymous = client.get("/import/report.xlsx", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
+
+
+def test_only_the_last_results_of_a_few_users_are_kept() -> None:
+    kept = legacy_import._LastReports()
+    users = [uuid.uuid4() for _ in range(legacy_import.KEPT_REPORTS + 1)]
+    for n, user in enumerate(users):
+        kept.put(user, True, b"old")
+        kept.put(user, False, str(n).encode())
+    assert kept.get(users[0]) is None
+    assert kept.get(users[1]) == (False, b"1") and kept.get(users[-1]) == (False, b"16")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,11 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from manbing.db import durability
+
+# SQLite's busy handler (the connection's ``timeout``) retries a locked write after sleeps that
+# grow to 100 ms. A long job that commits and at once takes the write lock again would leave the
+# waiting writers only microseconds to get in; pausing a little longer than one retry lets them.
+OTHER_WRITERS_PAUSE = 0.12  # seconds
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -67,6 +73,13 @@ def begin_sqlite_write(connection: Connection) -> None:
             cursor.execute("BEGIN IMMEDIATE")
         finally:
             cursor.close()
+
+
+def let_other_writers_in(session: Session) -> None:
+    """After a commit of a long job on SQLite, pause so writers waiting for the lock get it (see
+    ``OTHER_WRITERS_PAUSE``). A no-op on other databases, whose writers lock rows, not the file."""
+    if session.get_bind().dialect.name == "sqlite":
+        time.sleep(OTHER_WRITERS_PAUSE)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
