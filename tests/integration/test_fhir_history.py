@@ -410,3 +410,16 @@ def test_paging_across_equal_timestamps_gives_every_entry_once(
     assert (f"Patient/{pid}", "3") in everything  # the change outside FHIR, with v2 and v1
     assert [v for u, v in everything if u == f"Patient/{pid}"] == ["3", "2", "1"]
     assert [v for u, v in everything if u == f"CareTeam/{tid}"] == ["3", "2", "1"]
+
+
+def test_audit_event_history_answers_like_its_search(
+    district: District, written: dict[str, tuple[str, str]]
+) -> None:
+    """AuditEvent is read-only (never written through FHIR): its type history was a 500."""
+    doctor = _doctor(district, "xixing-1")
+    search = doctor("GET", "AuditEvent")
+    history = doctor("GET", "AuditEvent/_history")
+    assert history.status == search.status, history.resource
+    if history.status == 200:
+        listed = _listed(history)
+        assert listed and {url.split("/")[0] for url, _ in listed} == {"AuditEvent"}

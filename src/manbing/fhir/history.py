@@ -13,7 +13,7 @@ and ``_count``/``_offset`` paging, as the instance history lists them:
   version (same fingerprint) is listed once, as that version.
 
 The order is total — (time desc, type, id, version desc; the type by its place in
-``WRITABLE_TYPES``, the same in SQL and Python) — so ``_count``/``_offset`` pages give
+``SUPPORTED_TYPES``, the same in SQL and Python) — so ``_count``/``_offset`` pages give
 each entry once even when many share a timestamp. The server deletes no resources through FHIR,
 so there are no DELETE entries; a resident merged into another leaves the scope (``Store.base``)
 and drops out of the history.
@@ -49,12 +49,19 @@ from manbing.domain.organisations import Permission
 from manbing.fhir import versions
 from manbing.fhir.codec.common import bounded, parse_datetime
 from manbing.fhir.errors import FhirError
-from manbing.fhir.store import DEFAULT_COUNT, IGNORED_PARAMS, MAX_COUNT, WRITABLE_TYPES, Store
+from manbing.fhir.store import (
+    DEFAULT_COUNT,
+    IGNORED_PARAMS,
+    MAX_COUNT,
+    SUPPORTED_TYPES,
+    WRITABLE_TYPES,
+    Store,
+)
 from manbing.services import access
 
 PARAMS = ("_since", "_count", "_offset")
 _CHUNK = 500  # ids per IN (...) look-up
-_RANK = {rtype: index for index, rtype in enumerate(WRITABLE_TYPES)}
+_RANK = {rtype: index for index, rtype in enumerate(SUPPORTED_TYPES)}
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,7 @@ def readable_types(store: Store, resource_type: str | None) -> list[str]:
         store.require_history_access(resource_type)
         return [resource_type]
     kept = []
-    for rtype in WRITABLE_TYPES:
+    for rtype in WRITABLE_TYPES:  # not AuditEvent: each history listing adds audit events
         try:
             store.require_scope(rtype, "read")
             store.require_history_access(rtype)
@@ -137,7 +144,7 @@ class _Entry:
     """One history entry's place: newest first, then type, id and version (a total order)."""
 
     newest_first: float  # minus the POSIX time, so that ``sorted`` puts the newest first
-    type_rank: int  # the type's place in WRITABLE_TYPES (an integer sorts alike in SQL)
+    type_rank: int  # the type's place in SUPPORTED_TYPES (an integer sorts alike in SQL)
     resource_type: str
     resource_id: str
     minus_version: int
