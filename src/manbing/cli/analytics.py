@@ -28,7 +28,7 @@ from manbing.db.session import make_engine, make_session_factory
 from manbing.domain.census import CSV_COLUMNS
 from manbing.domain.errors import DomainError
 from manbing.domain.rules.blood_pressure import BpTargetProfile
-from manbing.services import census, reports
+from manbing.services import census, reports, tabular
 from manbing.services.unit_of_work import UnitOfWork
 
 
@@ -395,8 +395,9 @@ def census_import(
         typer.echo(err=True, message=f"cannot read {file}: {exc}")
         raise typer.Exit(2) from exc
     try:
-        header, lines, shape = census.read_csv(census.decode(data))
-    except census.UnreadableFile as exc:
+        # a census file is UTF-8 (with or without a byte-order mark), unlike a legacy export
+        header, lines, shape = tabular.read_csv(tabular.decode(data))
+    except tabular.UnreadableFile as exc:
         typer.echo(err=True, message=f"{file}: {exc.message_en}")
         typer.echo(err=True, message=f"{file}：{exc.message}")
         raise typer.Exit(2) from None

@@ -18,20 +18,16 @@ from manbing.db.models import CensusPopulation, Division
 from manbing.domain.audit import AuditAction
 from manbing.domain.census import CSV_COLUMNS, CensusRow, check_groups, parse_row
 from manbing.domain.errors import DomainError, InvalidInput
-from manbing.services import audit, tabular
-from manbing.services.tabular import RowError, UnreadableFile, read_csv
+from manbing.services import audit
+from manbing.services.tabular import RowError
 from manbing.services.unit_of_work import UnitOfWork
 
 __all__ = [
     "CensusRejected",
     "Imported",
-    "RowError",
-    "UnreadableFile",
-    "decode",
     "import_rows",
     "missing_header",
     "parse_rows",
-    "read_csv",
 ]
 
 MAX_REPORTED = 20
@@ -64,7 +60,7 @@ def parse_rows(
     lines: Iterable[tuple[int, Mapping[str, str | None]]], found: Iterable[RowError] = ()
 ) -> list[CensusRow]:
     """Parse numbered CSV rows; raise ``CensusRejected`` listing every bad line (with the
-    errors ``found`` in the file already, e.g. by :func:`read_csv`)."""
+    errors ``found`` in the file already, e.g. by :func:`manbing.services.tabular.read_csv`)."""
     rows: list[CensusRow] = []
     errors = list(found)
     seen: dict[tuple[str, int, str, int], int] = {}
@@ -101,11 +97,6 @@ def parse_rows(
 def missing_header(header: Iterable[str] | None) -> list[str]:
     present = {h.strip() for h in header or []}
     return [c for c in CSV_COLUMNS if c not in present]
-
-
-def decode(data: bytes) -> str:
-    """The text of a census file: UTF-8, with or without a byte-order mark."""
-    return tabular.decode(data)
 
 
 def import_rows(
